@@ -1,0 +1,37 @@
+"""AES-256-GCM for SYMMETRIC_DEFAULT keys (cryptography's AESGCM)."""
+
+from __future__ import annotations
+
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kmslab._crypto import CryptoFailure
+from kmslab.specs import KeySpecInfo
+
+NONCE_BYTES = 12
+TAG_BYTES = 16
+
+
+def generate(info: KeySpecInfo) -> bytes:
+    return os.urandom(info.key_bits // 8)
+
+
+def load(info: KeySpecInfo, material: bytes) -> bytes:
+    if len(material) != info.key_bits // 8:
+        raise CryptoFailure("wrong key length")
+    return bytes(material)
+
+
+def seal(key: bytes, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
+    """Encrypt; returns (nonce, ciphertext || tag). A fresh random 96-bit nonce per call."""
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce, AESGCM(key).encrypt(nonce, plaintext, aad)
+
+
+def open_(key: bytes, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(nonce, sealed, aad)
+    except (InvalidTag, ValueError) as exc:
+        raise CryptoFailure("authentication failed") from exc

@@ -1,0 +1,104 @@
+"""Every error kmslab raises, flat in one module.
+
+:class:`KMSError` subclasses carry the AWS error code in ``code`` exactly as it travels on
+the wire (``{"__type": code, "message": ...}``), so a boto3 client raises the same
+``client.exceptions.<Code>`` (or ``ClientError`` with that code) as real AWS KMS does.
+Each also subclasses the closest builtin, so plain Python callers can catch that instead.
+
+>>> from kmslab.exceptions import NotFoundException
+>>> err = NotFoundException("Alias arn:aws:kms:us-east-1:111122223333:alias/x is not found.")
+>>> err.code, isinstance(err, LookupError)
+('NotFoundException', True)
+
+Messages never contain key material: only ARNs, names, sizes and enum values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class KMSError(Exception):
+    """An error AWS KMS itself would return; ``code`` is its wire name."""
+
+    code: str = "KMSInternalException"
+    #: HTTP status AWS answers with (KMS uses 400 for client errors, 500 for internal ones).
+    status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+def _error(code: str, *bases: type[BaseException], status: int = 400) -> type[KMSError]:
+    cls = type(code, (KMSError, *bases), {"code": code, "status": status, "__module__": __name__})
+    cls.__doc__ = f"AWS KMS ``{code}``."
+    return cls
+
+
+# Client errors, by AWS error code. ValidationException and AccessDeniedException are not
+# modelled shapes in botocore: boto3 raises them as ClientError with that Error.Code.
+ValidationException = _error("ValidationException", ValueError)
+AccessDeniedException = _error("AccessDeniedException", PermissionError)
+AlreadyExistsException = _error("AlreadyExistsException", ValueError)
+ConflictException = _error("ConflictException")
+DisabledException = _error("DisabledException")
+DryRunOperationException = _error("DryRunOperationException")
+ExpiredImportTokenException = _error("ExpiredImportTokenException", ValueError)
+IncorrectKeyException = _error("IncorrectKeyException", ValueError)
+IncorrectKeyMaterialException = _error("IncorrectKeyMaterialException", ValueError)
+InvalidAliasNameException = _error("InvalidAliasNameException", ValueError)
+InvalidArnException = _error("InvalidArnException", ValueError)
+InvalidCiphertextException = _error("InvalidCiphertextException", ValueError)
+InvalidGrantIdException = _error("InvalidGrantIdException", ValueError)
+InvalidGrantTokenException = _error("InvalidGrantTokenException", ValueError)
+InvalidImportTokenException = _error("InvalidImportTokenException", ValueError)
+InvalidKeyUsageException = _error("InvalidKeyUsageException", ValueError)
+InvalidMarkerException = _error("InvalidMarkerException", ValueError)
+KMSInvalidMacException = _error("KMSInvalidMacException", ValueError)
+KMSInvalidSignatureException = _error("KMSInvalidSignatureException", ValueError)
+KMSInvalidStateException = _error("KMSInvalidStateException")
+LimitExceededException = _error("LimitExceededException")
+MalformedPolicyDocumentException = _error("MalformedPolicyDocumentException", ValueError)
+NotFoundException = _error("NotFoundException", LookupError)
+TagException = _error("TagException", ValueError)
+UnsupportedOperationException = _error("UnsupportedOperationException", NotImplementedError)
+UnknownOperationException = _error("UnknownOperationException", NotImplementedError)
+SerializationException = _error("SerializationException", ValueError)
+# Server-side.
+KMSInternalException = _error("KMSInternalException", status=500)
+
+#: Wire name -> class, for every error kmslab can raise.
+ERRORS: dict[str, type[KMSError]] = {
+    cls.code: cls
+    for cls in (
+        v for v in list(globals().values()) if isinstance(v, type) and issubclass(v, KMSError)
+    )
+    if cls is not KMSError
+}
+
+
+# Errors of kmslab itself (not AWS's): bad arguments to the Python API.
+
+
+class KmslabError(Exception):
+    """Base of errors that belong to kmslab's own Python API, not to AWS KMS."""
+
+
+class UnknownKeySpecError(KmslabError, KeyError, ValueError):
+    """A key spec name that is not in the catalogue."""
+
+    def __init__(self, name: object, valid: Sequence[str]) -> None:
+        self.name = name
+        self.valid = tuple(valid)
+        super().__init__(name)
+
+    def __str__(self) -> str:
+        return f"Unknown key spec {self.name!r}. Valid key specs: {', '.join(self.valid)}."
+
+
+class TargetError(KmslabError, ValueError):
+    """An unknown client target (see :func:`kmslab.client`)."""
