@@ -1,0 +1,220 @@
+"""The request/response layer: AWS JSON 1.1 in, AWS JSON 1.1 out, checked against botocore's model.
+
+This layer does not care how a request arrives (a boto3 ``before-send`` hook today, an HTTP
+server tomorrow): :func:`handle` takes the ``X-Amz-Target`` operation name and the JSON body
+and returns an HTTP status and a JSON body. Requests are validated the way AWS validates
+them, from the shapes in botocore's KMS model: required members, enum values, lengths and
+ranges, all reported in one ValidationException ("2 validation errors detected: ...").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from kmslab.exceptions import (
+    KMSError,
+    SerializationException,
+    UnknownOperationException,
+    ValidationException,
+)
+
+Params = dict[str, Any]
+
+
+@cache
+def service_model() -> Any:
+    """botocore's KMS service model (loaded once, on first use)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("kms")
+
+
+@cache
+def input_shape(operation: str) -> Any:
+    model = service_model()
+    if operation not in model.operation_names:
+        raise UnknownOperationException(f"Unknown operation {operation}")
+    return model.operation_model(operation).input_shape
+
+
+@cache
+def has_dry_run(operation: str) -> bool:
+    shape = input_shape(operation)
+    return shape is not None and "DryRun" in shape.members
+
+
+@cache
+def _pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+def _check(shape: Any, value: Any, path: str, errors: list[str]) -> Any:
+    """Validate (and, for wire input, decode) one value; returns the decoded value."""
+    kind = shape.type_name
+    meta = shape.metadata
+    if kind == "structure":
+        if not isinstance(value, dict):
+            raise SerializationException(f"Expected an object at '{path or 'request'}'.")
+        out = {}
+        for req in shape.required_members:
+            if value.get(req) is None:
+                errors.append(
+                    f"Value null at '{_camel(req) if not path else path + '.' + _camel(req)}' "
+                    "failed to satisfy constraint: Member must not be null"
+                )
+        for name, member in shape.members.items():
+            if name in value and value[name] is not None:
+                sub = _camel(name) if not path else f"{path}.{_camel(name)}"
+                out[name] = _check(member, value[name], sub, errors)
+        return out
+    if kind == "blob":
+        if isinstance(value, str):
+            try:
+                value = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise SerializationException(f"'{path}' is not valid base64.") from None
+        elif not isinstance(value, bytes | bytearray | memoryview):
+            raise SerializationException(f"Expected a blob at '{path}'.")
+        value = bytes(value)
+        _length(meta, len(value), path, errors, shown="")
+        return value
+    if kind == "string":
+        if not isinstance(value, str):
+            raise SerializationException(f"Expected a string at '{path}'.")
+        enum = meta.get("enum")
+        if enum and value not in enum:
+            errors.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(enum)}]"
+            )
+        _length(meta, len(value), path, errors, shown=value)
+        pattern = meta.get("pattern")
+        if pattern and value and _pattern(pattern).fullmatch(value) is None:
+            errors.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {pattern}"
+            )
+        return value
+    if kind == "integer" or kind == "long":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SerializationException(f"Expected an integer at '{path}'.")
+        if "min" in meta and value < meta["min"]:
+            errors.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value greater than or equal to {meta['min']}"
+            )
+        if "max" in meta and value > meta["max"]:
+            errors.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must have value less than or equal to {meta['max']}"
+            )
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise SerializationException(f"Expected a boolean at '{path}'.")
+        return value
+    if kind == "timestamp":
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            from datetime import timezone
+
+            return datetime.fromtimestamp(value, timezone.utc)
+        raise SerializationException(f"Expected a timestamp at '{path}'.")
+    if kind == "list":
+        if not isinstance(value, list):
+            raise SerializationException(f"Expected a list at '{path}'.")
+        _length(meta, len(value), path, errors, shown="")
+        return [
+            _check(shape.member, v, f"{path}.{i + 1}.member", errors) for i, v in enumerate(value)
+        ]
+    if kind == "map":
+        if not isinstance(value, dict):
+            raise SerializationException(f"Expected a map at '{path}'.")
+        return {
+            _check(shape.key, k, f"{path}.key", errors): _check(
+                shape.value, v, f"{path}.value", errors
+            )
+            for k, v in value.items()
+        }
+    return value
+
+
+def _length(meta: dict[str, Any], n: int, path: str, errors: list[str], shown: str) -> None:
+    # Blobs (often sensitive) and lists are not echoed, as AWS does not echo them.
+    value = f"Value '{shown}' at" if shown else "Value at"
+    if "min" in meta and n < meta["min"]:
+        errors.append(
+            f"{value} '{path}' failed to satisfy constraint: "
+            f"Member must have length greater than or equal to {meta['min']}"
+        )
+    if "max" in meta and n > meta["max"]:
+        errors.append(
+            f"{value} '{path}' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {meta['max']}"
+        )
+
+
+def validate(operation: str, params: Params) -> Params:
+    """Check params against the operation's input shape; returns them decoded.
+
+    Raises ValidationException listing every violation, as AWS does.
+    """
+    shape = input_shape(operation)
+    if shape is None:
+        return {}
+    errors: list[str] = []
+    decoded = _check(shape, params, "", errors)
+    if errors:
+        n = len(errors)
+        noun = "error" if n == 1 else "errors"
+        raise ValidationException(f"{n} validation {noun} detected: " + "; ".join(errors))
+    return decoded  # type: ignore[no-any-return]
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def error_body(err: KMSError) -> tuple[int, bytes]:
+    return err.status, json.dumps({"__type": err.code, "message": err.message}).encode()
+
+
+def handle(
+    dispatch: Callable[[str, Params], Params], operation: str, body: bytes
+) -> tuple[int, bytes]:
+    """Serve one AWS JSON 1.1 request: decode, validate, dispatch, encode.
+
+    ``dispatch(operation, params)`` runs the operation on decoded params (bytes, datetimes).
+    Every failure becomes an AWS-shaped error body; nothing escapes as a traceback.
+    """
+    try:
+        try:
+            raw = json.loads(body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise SerializationException("The request body is not valid JSON.") from None
+        if not isinstance(raw, dict):
+            raise SerializationException("The request body must be a JSON object.")
+        result = dispatch(operation, validate(operation, raw))
+        return 200, json.dumps(_encode(result)).encode()
+    except KMSError as err:
+        return error_body(err)

@@ -1,0 +1,111 @@
+"""Where a kmslab client sends its requests: the local KMS, real AWS, or any KMS endpoint.
+
+>>> import kmslab
+>>> kms = kmslab.client()                 # local, in-process (the default)
+>>> kms.meta.region_name
+'us-east-1'
+
+``kmslab.client(target="aws")`` (or ``KMSLAB_TARGET=aws`` in the environment) returns a
+plain boto3 client for real AWS KMS, using your usual AWS credentials and Region; a URL
+(``target="http://localhost:4566"``) points it at another KMS endpoint. The notebooks call
+``kmslab.client()`` only, so the same lesson runs against any of them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from typing import TYPE_CHECKING, Any
+
+from kmslab.exceptions import TargetError
+
+if TYPE_CHECKING:
+    from kmslab.local import LocalKMS
+
+__all__ = ["ENV_VAR", "client", "local_client", "target_name"]
+
+#: Environment variable that picks the target when ``client()`` is given none.
+ENV_VAR = "KMSLAB_TARGET"
+
+
+class _RawBody(io.BytesIO):
+    """What botocore's AWSResponse reads a body from."""
+
+    def stream(self, **kwargs: Any) -> Any:  # pragma: no cover - botocore streams rarely
+        yield self.getvalue()
+
+
+def local_client(kms: LocalKMS, **config: Any) -> Any:
+    """A boto3 KMS client answered in-process by ``kms`` through botocore's before-send hook.
+
+    Requests are not signed (nothing checks a signature in-process), so no credentials are
+    needed and each call costs less. Retries are off: the local KMS answers at once.
+    """
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.awsrequest import AWSResponse
+    from botocore.config import Config
+
+    base = Config(signature_version=UNSIGNED, retries={"max_attempts": 1, "mode": "standard"})
+    session = boto3.session.Session(region_name=kms.region)
+    kms_client = session.client("kms", config=base.merge(Config(**config)) if config else base)
+    prefix = "TrentService."
+
+    def before_send(request: Any, **_: Any) -> Any:
+        target = request.headers.get("X-Amz-Target", b"")
+        if isinstance(target, bytes):
+            target = target.decode()
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode()
+        elif not isinstance(body, bytes):
+            body = body.read()
+        status, payload = kms.handle(target.removeprefix(prefix), body)
+        headers = {
+            "Content-Type": "application/x-amz-json-1.1",
+            "Content-Length": str(len(payload)),
+            "x-amzn-RequestId": "00000000-0000-4000-8000-000000000000",
+        }
+        return AWSResponse(request.url, status, headers, _RawBody(payload))
+
+    kms_client.meta.events.register("before-send.kms", before_send)
+    kms_client.local_kms = kms
+    return kms_client
+
+
+def target_name(target: str | None = None) -> str:
+    """The target a client() call would use: the argument, then $KMSLAB_TARGET, then local."""
+    return target or os.environ.get(ENV_VAR) or "local"
+
+
+def client(
+    target: str | None = None,
+    *,
+    kms: LocalKMS | None = None,
+    region_name: str | None = None,
+    **config: Any,
+) -> Any:
+    """A boto3 KMS client for the chosen target.
+
+    - ``"local"`` (default): a fresh in-memory :class:`~kmslab.LocalKMS` (or ``kms``);
+    - ``"aws"``: real AWS KMS with your usual credentials (``region_name`` or the default);
+    - an ``http(s)://`` URL: any KMS-compatible endpoint.
+    """
+    name = target_name(target)
+    if name == "local":
+        from kmslab.local import DEFAULT_REGION, LocalKMS
+
+        return local_client(kms or LocalKMS(region=region_name or DEFAULT_REGION), **config)
+    import boto3
+    from botocore.config import Config
+
+    cfg = Config(**config) if config else None
+    if name == "aws":
+        return boto3.client("kms", region_name=region_name, config=cfg)
+    if name.startswith(("http://", "https://")):
+        return boto3.client(
+            "kms", region_name=region_name or "us-east-1", endpoint_url=name, config=cfg
+        )
+    raise TargetError(
+        f"Unknown target {name!r}: use 'local', 'aws', or an http(s):// KMS endpoint URL."
+    )
