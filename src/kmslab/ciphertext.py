@@ -10,7 +10,8 @@ AWS's blob is opaque; kmslab's is documented so learners can look inside. Versio
     61      n+16  AES-256-GCM ciphertext of the n-byte plaintext, then its 16-byte tag
 
 The authenticated data is the header up to the nonce (49 bytes) followed by the canonical
-encoding of the encryption context, so a changed header byte, key id or context fails authentication.
+encoding of the encryption context, so a changed header byte, key id or context fails
+authentication.
 A blob is therefore 77 bytes longer than its plaintext.
 
 >>> blob = Blob(key_id="0b4ef5a3-6a6b-4c5a-9d4a-2f1c5f8f1e11", material_id="ab" * 32,
