@@ -193,7 +193,7 @@ def _data_key(kms: LocalKMS, op: str, p: Params, with_plaintext: bool) -> Params
         raise ValidationException(
             "Specify either KeySpec (AES_128 or AES_256) or NumberOfBytes, but not both."
         )
-    size = int(specs.DATA_KEY_SPECS[spec] if spec is not None else n)
+    size: int = specs.DATA_KEY_SPECS[spec] if spec is not None else require(p, "NumberOfBytes")
     plaintext = os.urandom(size)
     out = _encrypt(kms, op, key.id, plaintext, p.get("EncryptionContext"), _SYMMETRIC)
     result: Params = {
