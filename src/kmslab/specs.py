@@ -153,7 +153,7 @@ class KeySpecInfo:
     usages: tuple[Usage, ...]
     #: the usage CreateKey picks when KeyUsage is omitted, or None when it must be given.
     default_usage: str | None
-    #: security strength in bits (NIST SP 800-57 Part 1 table 2; ML-* by NIST category).
+    #: security strength in bits (NIST SP 800-57 Part 1 tables 2 and 3; ML-* by NIST category).
     security_bits: int
     standard: str
     #: key size in bits (AES, HMAC, RSA modulus; for curves the field size).
@@ -303,7 +303,11 @@ def _hmac(bits: int) -> tuple[Usage, ...]:
     return (
         Usage(
             "GENERATE_VERIFY_MAC",
-            (Algorithm(f"HMAC_SHA_{bits}", "mac", "RFC 2104, FIPS 198-1", hash=h, mac_bytes=bits // 8),),
+            (
+                Algorithm(
+                    f"HMAC_SHA_{bits}", "mac", "RFC 2104, FIPS 198-1", hash=h, mac_bytes=bits // 8
+                ),
+            ),
         ),
     )
 
@@ -315,7 +319,8 @@ def _hmac_row(bits: int) -> KeySpecInfo:
         True,
         _hmac(bits),
         default_usage=None,
-        security_bits=min(bits, 256),
+        # NIST SP 800-57 Part 1 table 3: HMAC-SHA-224 gives 192 bits, SHA-256 and up >= 256.
+        security_bits=192 if bits < 256 else 256,
         standard="FIPS 198-1 (HMAC), FIPS 180-4 (SHA-2)",
         key_bits=bits,
         key_bytes=bits // 8,
