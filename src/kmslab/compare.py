@@ -1,0 +1,1120 @@
+"""Which operations each key type allows: AWS's comparison table, derived and measured.
+
+Two independent routes to the same matrix, one cell per (operation, KeySpec, KeyUsage):
+
+- :func:`derived_matrix` reads it off the catalogue (:mod:`kmslab.specs`: which
+  (KeySpec, KeyUsage) pairs exist) and the operation rules (:mod:`kmslab.operations`: which
+  key types each operation allows, and the error that refuses the others);
+- :func:`measured_matrix` creates a key of every pair in a fresh :class:`~kmslab.LocalKMS`
+  and calls every operation on it, recording success or the AWS error code.
+
+:func:`diff` compares two matrices; the tests require both to agree cell for cell with
+each other and with the table in AWS's documentation, written out there by hand.
+
+>>> from kmslab.compare import derived_matrix
+>>> m = derived_matrix()
+>>> m.cell("Sign", "ECC_NIST_P256", "SIGN_VERIFY").allowed
+True
+>>> m.cell("Encrypt", "HMAC_256", "GENERATE_VERIFY_MAC").error
+'InvalidKeyUsageException'
+>>> print(m.to_text(operations=["Encrypt", "GetPublicKey"]))  # doctest: +NORMALIZE_WHITESPACE
+operation     SYM  HMAC  A-ED  A-SV  A-KA  A-KEM
+Data plane
+  Encrypt     yes  IKU   yes   IKU   IKU   IKU
+  GetPublicKey  UO  UO   yes   yes   yes   yes
+<BLANKLINE>
+IKU = InvalidKeyUsageException, UO = UnsupportedOperationException
+
+In a notebook, a :class:`Matrix` renders itself as an HTML table (``m`` on the last line of
+a cell); ``m.to_html(by="spec")`` has a column per (KeySpec, KeyUsage) pair instead of one
+per key type, ``m.plot()`` draws a heat map and ``m.to_markdown()`` suits a report.
+
+From a shell::
+
+    kmslab compare                 # text, a column per key type
+    kmslab compare --by spec       # a column per KeySpec/KeyUsage pair
+    kmslab compare --json          # one record per (operation, KeySpec/KeyUsage pair)
+    kmslab compare --measured      # measure it on a local KMS instead of deriving it
+    kmslab compare --check         # derive and measure, and report any disagreement
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from kmslab import specs
+from kmslab.exceptions import KMSError, KmslabError
+from kmslab.operations import OPERATIONS
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from kmslab.local import LocalKMS
+
+__all__ = [
+    "HELP",
+    "MATRIX_OPERATIONS",
+    "SETUPS",
+    "Cell",
+    "Difference",
+    "Matrix",
+    "MeasurementError",
+    "Setup",
+    "TypeCell",
+    "configure",
+    "derived_matrix",
+    "diff",
+    "measured_matrix",
+    "plot",
+    "run",
+    "to_html",
+    "to_markdown",
+    "to_records",
+    "to_text",
+]
+
+By = Literal["type", "spec"]
+Params = dict[str, Any]
+
+#: The operations of the matrix: every operation that takes a key, plus CreateKey (the one
+#: keyless operation whose outcome depends on the key type). Data plane first, then key
+#: management, each in the order of :data:`kmslab.operations.OPERATIONS`.
+MATRIX_OPERATIONS: tuple[str, ...] = tuple(
+    name
+    for plane in ("data", "management")
+    for name, rule in OPERATIONS.items()
+    if rule.plane == plane and (rule.needs_key or name == "CreateKey")
+)
+
+_PLANE_TITLES = {"data": "Data plane", "management": "Key management"}
+
+
+class MeasurementError(KmslabError, RuntimeError):
+    """The measurement itself broke (a setup or restore step failed): a bug, not a cell."""
+
+
+# -- the records ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """Whether one operation works on a key of one (KeySpec, KeyUsage) pair.
+
+    ``error`` is the AWS error code when refused; ``message`` the full AWS message (measured)
+    or the rule that refuses it (derived). ``note`` is set on a measured matrix's cells that
+    could not be measured: it says why, and ``allowed``/``error`` then come from the rules.
+    """
+
+    operation: str
+    key_spec: str
+    key_usage: str
+    key_type: str
+    allowed: bool
+    error: str | None = None
+    message: str | None = None
+    note: str | None = None
+
+    @property
+    def pair(self) -> str:
+        """``"KeySpec/KeyUsage"``, e.g. ``"RSA_2048/ENCRYPT_DECRYPT"``."""
+        return f"{self.key_spec}/{self.key_usage}"
+
+    def to_record(self) -> dict[str, Any]:
+        """The JSON form: ``{"operation", "key_type", "allowed", "error"}`` (+ ``note``).
+
+        ``key_type`` here is the pair, ``"KeySpec/KeyUsage"``; ``note`` appears only on
+        cells a measurement could not make.
+        """
+        record: dict[str, Any] = {
+            "operation": self.operation,
+            "key_type": self.pair,
+            "allowed": self.allowed,
+            "error": self.error,
+        }
+        if self.note is not None:
+            record["note"] = self.note
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class TypeCell:
+    """The cells of one operation for every pair of one key type (a column of AWS's table).
+
+    ``allowed`` is None when the pairs of the type disagree (AWS's table says they never do).
+    """
+
+    operation: str
+    key_type: str
+    cells: tuple[Cell, ...]
+
+    @property
+    def allowed(self) -> bool | None:
+        values = {c.allowed for c in self.cells}
+        return values.pop() if len(values) == 1 else None
+
+    @property
+    def errors(self) -> tuple[str, ...]:
+        return _errors(self.cells)
+
+
+def _errors(cells: Iterable[Cell]) -> tuple[str, ...]:
+    """The distinct error codes of refused cells, in order."""
+    return tuple(dict.fromkeys(c.error for c in cells if c.error is not None))
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One cell on which two matrices disagree (``None``: the cell is missing on that side)."""
+
+    operation: str
+    key_spec: str
+    key_usage: str
+    left: Cell | None
+    right: Cell | None
+
+    def __str__(self) -> str:
+        def show(c: Cell | None) -> str:
+            if c is None:
+                return "missing"
+            return "allowed" if c.allowed else f"refused ({c.error})"
+
+        return (
+            f"{self.operation} on {self.key_spec}/{self.key_usage}: "
+            f"{show(self.left)} vs {show(self.right)}"
+        )
+
+
+def _outcome(cell: Cell) -> tuple[bool, str | None]:
+    return cell.allowed, cell.error
+
+
+def diff(left: Iterable[Cell], right: Iterable[Cell]) -> list[Difference]:
+    """The cells on which two matrices disagree (allowed or error code; messages may differ).
+
+    >>> a = derived_matrix()
+    >>> flipped = [replace(c, allowed=True, error=None) if c.operation == "Sign" else c
+    ...            for c in a]
+    >>> [str(d) for d in diff(a, flipped)][:1]
+    ['Sign on SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT: refused (InvalidKeyUsageException) vs allowed']
+    >>> diff(a, a)
+    []
+    """
+    lmap = {(c.operation, c.key_spec, c.key_usage): c for c in left}
+    rmap = {(c.operation, c.key_spec, c.key_usage): c for c in right}
+    out = []
+    for key in [*lmap, *(k for k in rmap if k not in lmap)]:
+        lc, rc = lmap.get(key), rmap.get(key)
+        if lc is None or rc is None or _outcome(lc) != _outcome(rc):
+            out.append(Difference(*key, lc, rc))
+    return out
+
+
+# -- the matrix --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A set of cells, with views by key type or by pair, and renderings.
+
+    ``source`` is "derived" or "measured". Iterating yields the cells.
+    """
+
+    cells: tuple[Cell, ...]
+    source: str = "derived"
+    _index: dict[tuple[str, str, str], Cell] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {(c.operation, c.key_spec, c.key_usage): c for c in self.cells}
+        object.__setattr__(self, "_index", index)
+
+    def __repr__(self) -> str:
+        return (
+            f"Matrix(source={self.source!r}, operations={len(self.operations)}, "
+            f"pairs={len(self.pairs)}, cells={len(self.cells)})"
+        )
+
+    def __iter__(self) -> Iterator[Cell]:
+        return iter(self.cells)
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    @property
+    def operations(self) -> tuple[str, ...]:
+        """Operation names in row order (data plane first)."""
+        return tuple(dict.fromkeys(c.operation for c in self.cells))
+
+    @property
+    def pairs(self) -> tuple[tuple[str, str], ...]:
+        """(KeySpec, KeyUsage) pairs in column order (catalogue order)."""
+        return tuple(dict.fromkeys((c.key_spec, c.key_usage) for c in self.cells))
+
+    @property
+    def unmeasured(self) -> tuple[Cell, ...]:
+        """Cells a measurement could not make (their ``note`` says why)."""
+        return tuple(c for c in self.cells if c.note is not None)
+
+    def cell(self, operation: str, key_spec: str, key_usage: str) -> Cell:
+        """The cell of one operation on one pair (KeyError if absent)."""
+        return self._index[(operation, key_spec, key_usage)]
+
+    def by_key_type(self) -> dict[tuple[str, str], TypeCell]:
+        """(operation, key type) -> the cells of every pair of that key type.
+
+        >>> t = derived_matrix().by_key_type()[("GetPublicKey", "HMAC")]
+        >>> t.allowed, t.errors, len(t.cells)
+        (False, ('UnsupportedOperationException',), 4)
+        """
+        groups: dict[tuple[str, str], list[Cell]] = {}
+        for c in self.cells:
+            groups.setdefault((c.operation, c.key_type), []).append(c)
+        return {k: TypeCell(k[0], k[1], tuple(v)) for k, v in groups.items()}
+
+    def diff(self, other: Iterable[Cell]) -> list[Difference]:
+        """The cells on which this matrix and ``other`` disagree (see :func:`diff`)."""
+        return diff(self, other)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return to_records(self)
+
+    def to_text(self, by: By = "type", operations: Sequence[str] | None = None) -> str:
+        return to_text(self, by, operations)
+
+    def to_markdown(self, by: By = "type") -> str:
+        return to_markdown(self, by)
+
+    def to_html(self, by: By = "type") -> str:
+        return to_html(self, by)
+
+    def plot(self, by: By = "type") -> Figure:
+        return plot(self, by)
+
+    def _repr_html_(self) -> str:
+        return to_html(self)
+
+    def _repr_markdown_(self) -> str:
+        return to_markdown(self)
+
+
+def _matrix(cells: Iterable[Cell]) -> Matrix:
+    return cells if isinstance(cells, Matrix) else Matrix(tuple(cells))
+
+
+# -- derived from the tables -------------------------------------------------------------
+
+
+def _rule_message(operation: str, key_type: str) -> str | None:
+    rule = OPERATIONS[operation]
+    if key_type not in rule.key_types:
+        allowed = ", ".join(t for t in specs.KEY_TYPES if t in rule.key_types)
+        return (
+            f"{operation} is not valid for {specs.KEY_TYPES[key_type]} keys "
+            f"(only {allowed}); AWS refuses it with {rule.refusal}."
+        )
+    if rule.external_only:
+        return "Allowed on keys with Origin EXTERNAL (imported key material)."
+    if rule.aws_kms_only:
+        return "Allowed on keys with Origin AWS_KMS."
+    return None
+
+
+def derived_matrix() -> Matrix:
+    """The matrix as the catalogue and the operation rules define it.
+
+    >>> m = derived_matrix()
+    >>> len(m.operations), len(m.pairs), len(m) == len(m.operations) * len(m.pairs)
+    (39, 28, True)
+    """
+    cells = []
+    for operation in MATRIX_OPERATIONS:
+        rule = OPERATIONS[operation]
+        for spec, usage in specs.valid_pairs():
+            key_type = specs.key_type(spec, usage)
+            allowed = key_type in rule.key_types
+            cells.append(
+                Cell(
+                    operation,
+                    spec,
+                    usage,
+                    key_type,
+                    allowed,
+                    None if allowed else rule.refusal,
+                    _rule_message(operation, key_type),
+                )
+            )
+    return Matrix(tuple(cells), "derived")
+
+
+# -- measured on a local KMS -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """What measuring one operation needs besides a fresh, Enabled key of the pair.
+
+    ``origin``: which key of the pair to call it on (AWS_KMS, or an EXTERNAL key created
+    without material). ``before``: operations run first to put the key in the state the
+    operation needs; if one fails, the cell records that failure. ``after``: operations that
+    undo what the operation did (run only when it succeeded), so every other cell sees an
+    Enabled key. ``reuse``: steps of ``before`` skipped when they already succeeded on this
+    key (an import token stays valid for 24 hours; imported material stays until deleted).
+    ``crypto``: the operation (like every data-plane one) uses the cryptography of the key's
+    family, which kmslab may not implement (SM2).
+    """
+
+    origin: str = "AWS_KMS"
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    reuse: tuple[str, ...] = ()
+    crypto: bool = False
+    #: What the measured cell means, shown in the hover text of allowed cells.
+    meaning: str | None = None
+
+
+#: Operation -> its setup; an operation not listed is called once on the Enabled key.
+SETUPS: dict[str, Setup] = {
+    "DisableKey": Setup(after=("EnableKey",)),
+    "ScheduleKeyDeletion": Setup(after=("CancelKeyDeletion", "EnableKey")),
+    "CancelKeyDeletion": Setup(
+        before=("ScheduleKeyDeletion",),
+        after=("EnableKey",),
+        meaning="Measured on a key scheduled for deletion.",
+    ),
+    "UpdateAlias": Setup(
+        before=("CreateAlias",), meaning="Measured by pointing a new alias at the same key."
+    ),
+    "EnableKeyRotation": Setup(after=("DisableKeyRotation",)),
+    "GetParametersForImport": Setup(
+        origin="EXTERNAL", crypto=True, meaning="Measured on a key created with Origin EXTERNAL."
+    ),
+    # The EXTERNAL key serves these three cells only, in this order, so ImportKeyMaterial
+    # leaves its material in place for DeleteImportedKeyMaterial (and each RSA private key
+    # is unwrapped and checked once).
+    "ImportKeyMaterial": Setup(
+        origin="EXTERNAL",
+        before=("GetParametersForImport",),
+        reuse=("GetParametersForImport",),
+        crypto=True,
+        meaning="Measured on a key created with Origin EXTERNAL.",
+    ),
+    "DeleteImportedKeyMaterial": Setup(
+        origin="EXTERNAL",
+        before=("GetParametersForImport", "ImportKeyMaterial"),
+        reuse=("GetParametersForImport", "ImportKeyMaterial"),
+        crypto=True,
+        meaning="Measured on an EXTERNAL key after importing its material.",
+    ),
+}
+
+_MESSAGE = b"kmslab compare"
+#: The wrapping key AWS offers that is quickest to generate.
+_WRAPPING_KEY_SPEC = "RSA_2048"
+
+
+class _Lab:
+    """One measurement: a key per pair, the products of earlier calls, and the call log."""
+
+    def __init__(self, kms: LocalKMS) -> None:
+        self.kms = kms
+        self.keys: dict[tuple[str, str], str] = {}
+        self.external: dict[tuple[str, str], str] = {}
+        #: Responses of calls other cells need (ciphertexts, signatures, public keys...).
+        self.products: dict[tuple[str, str, str], Params] = {}
+        #: The last successful response of each operation on each key (for setup chains).
+        self.last: dict[tuple[str, str], Params] = {}
+        self.materials: dict[str, bytes] = {}
+        self.aliases = 0
+
+    def call(self, operation: str, params: Params) -> Params:
+        response = self.kms.call(operation, **params)
+        key_id = params.get("KeyId") or params.get("TargetKeyId")
+        if key_id is not None:
+            self.last[(operation, key_id)] = response
+        return response
+
+    def external_key(self, spec: str, usage: str) -> str:
+        if (spec, usage) not in self.external:
+            meta = self.kms.call("CreateKey", KeySpec=spec, KeyUsage=usage, Origin="EXTERNAL")
+            self.external[(spec, usage)] = meta["KeyMetadata"]["KeyId"]
+        return self.external[(spec, usage)]
+
+    def product(self, info: specs.KeySpecInfo, usage: str, operation: str) -> Params:
+        """The response of ``operation`` on the key a learner would have made it with.
+
+        That is this spec's key of ``usage`` when the spec offers the usage, otherwise the
+        key of the first spec in the catalogue that does: a Verify on an RSA ENCRYPT_DECRYPT
+        key gets a signature from the RSA SIGN_VERIFY key of the same size; one on an HMAC
+        key gets an RSA_2048 signature. Either way the argument is valid for some key.
+        """
+        source = _stand_in(info, usage)
+        cache_key = (source.name, usage, operation)
+        if cache_key not in self.products:
+            key_id = self.keys[(source.name, usage)]
+            try:
+                self.products[cache_key] = self.kms.call(
+                    operation, **ARGUMENTS[operation](self, source, usage, key_id)
+                )
+            except KMSError as exc:
+                raise MeasurementError(
+                    f"Could not make the input for a cell: {operation} on "
+                    f"{source.name}/{usage} failed with {exc.code}: {exc.message}"
+                ) from exc
+        return self.products[cache_key]
+
+    def material(self, info: specs.KeySpecInfo, usage: str) -> bytes:
+        """Key material for ImportKeyMaterial: raw bytes (symmetric) or PKCS #8 DER.
+
+        Symmetric material is random; a private key is the one the pair's AWS_KMS key holds,
+        which saves generating more RSA keys (the measurement's main cost).
+        """
+        if info.name not in self.materials:
+            if info.key_bytes is not None:
+                self.materials[info.name] = os.urandom(info.key_bytes)
+            else:
+                from kmslab._crypto import family
+
+                current = self.kms.keys[self.keys[(info.name, usage)]].current
+                assert current is not None
+                self.materials[info.name] = family(info.family).private_der(current.secret)
+        return self.materials[info.name]
+
+
+def _stand_in(info: specs.KeySpecInfo, usage: str) -> specs.KeySpecInfo:
+    """``info`` if it offers ``usage``, else the first spec in the catalogue that does."""
+    return info if info.usage(usage) is not None else specs.for_usage(usage)[0]
+
+
+def _algorithm(info: specs.KeySpecInfo, usage: str) -> str:
+    """The algorithm a learner would pass: the spec's first for ``usage``, else the first
+    of the first spec that offers the usage (SYMMETRIC_DEFAULT for Encrypt on an HMAC key)."""
+    row = _stand_in(info, usage).usage(usage)
+    assert row is not None
+    return row.algorithms[0].name
+
+
+def _wrapping_algorithm(info: specs.KeySpecInfo) -> str:
+    """The WrappingAlgorithm a learner would pick: RSA-OAEP for a symmetric key's few bytes,
+    RSA_AES_KEY_WRAP_SHA_256 for a PKCS #8 private key (AWS requires it for RSA keys, and
+    it takes material of any length)."""
+    return "RSAES_OAEP_SHA_256" if info.symmetric else "RSA_AES_KEY_WRAP_SHA_256"
+
+
+def _wrap(material: bytes, public_der: bytes, algorithm: str) -> bytes:
+    """EncryptedKeyMaterial for ImportKeyMaterial under the wrapping public key.
+
+    RSA_AES_KEY_WRAP_SHA_256 is an OAEP-wrapped AES-256 key followed by the material under
+    AES key wrap with padding (RFC 5649), as in PKCS #11's CKM_RSA_AES_KEY_WRAP.
+    """
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
+
+    public = serialization.load_der_public_key(public_der)
+    assert isinstance(public, rsa.RSAPublicKey)
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    if algorithm == "RSAES_OAEP_SHA_256":
+        return public.encrypt(material, oaep)
+    aes_key = os.urandom(32)
+    return public.encrypt(aes_key, oaep) + aes_key_wrap_with_padding(aes_key, material)
+
+
+def _import_parameters(lab: _Lab, info: specs.KeySpecInfo, key_id: str) -> Params:
+    return {
+        "KeyId": key_id,
+        "WrappingAlgorithm": _wrapping_algorithm(info),
+        "WrappingKeySpec": _WRAPPING_KEY_SPEC,
+    }
+
+
+def _import_material(lab: _Lab, info: specs.KeySpecInfo, usage: str, key_id: str) -> Params:
+    parameters = lab.last[("GetParametersForImport", key_id)]
+    wrapped = _wrap(lab.material(info, usage), parameters["PublicKey"], _wrapping_algorithm(info))
+    return {
+        "KeyId": key_id,
+        "ImportToken": parameters["ImportToken"],
+        "EncryptedKeyMaterial": wrapped,
+        "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE",
+    }
+
+
+def _new_alias(lab: _Lab, key_id: str) -> Params:
+    lab.aliases += 1
+    return {"AliasName": f"alias/kmslab-compare-{lab.aliases}", "TargetKeyId": key_id}
+
+
+def _latest_alias(lab: _Lab, key_id: str) -> Params:
+    # SETUPS runs CreateAlias just before UpdateAlias: repoint that alias at the same key.
+    return {"AliasName": f"alias/kmslab-compare-{lab.aliases}", "TargetKeyId": key_id}
+
+
+_Args = Callable[[_Lab, specs.KeySpecInfo, str, str], Params]
+
+
+def _key_only(lab: _Lab, info: specs.KeySpecInfo, usage: str, key_id: str) -> Params:
+    return {"KeyId": key_id}
+
+
+def _with(**extra: Any) -> _Args:
+    return lambda lab, info, usage, key_id: {"KeyId": key_id, **extra}
+
+
+#: The DataKeyPairSpec with the smallest key (the quickest to generate).
+_QUICK_KEY_PAIR = min(specs.DATA_KEY_PAIR_SPECS, key=lambda name: specs.get(name).key_bits)
+
+_ED, _SV, _MAC = "ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC"
+_KA, _KEM = "KEY_AGREEMENT", "ENCAPSULATE_DECAPSULATE"
+
+#: Operation -> the arguments a learner would pass, given (lab, spec row, usage, key id).
+#: Algorithms come from the catalogue (:func:`_algorithm`); inputs such as a ciphertext to
+#: decrypt come from a key that can make them (:meth:`_Lab.product`).
+ARGUMENTS: dict[str, _Args] = {
+    "Encrypt": lambda lab, info, usage, key_id: {
+        "KeyId": key_id,
+        "Plaintext": _MESSAGE,
+        "EncryptionAlgorithm": _algorithm(info, _ED),
+    },
+    "Decrypt": lambda lab, info, usage, key_id: {
+        "KeyId": key_id,
+        "CiphertextBlob": lab.product(info, _ED, "Encrypt")["CiphertextBlob"],
+        "EncryptionAlgorithm": _algorithm(info, _ED),
+    },
+    "ReEncrypt": lambda lab, info, usage, key_id: {
+        "CiphertextBlob": lab.product(info, _ED, "Encrypt")["CiphertextBlob"],
+        "SourceKeyId": key_id,
+        "SourceEncryptionAlgorithm": _algorithm(info, _ED),
+        "DestinationKeyId": key_id,
+        "DestinationEncryptionAlgorithm": _algorithm(info, _ED),
+    },
+    "GenerateDataKey": _with(KeySpec="AES_256"),
+    "GenerateDataKeyWithoutPlaintext": _with(KeySpec="AES_256"),
+    "GenerateDataKeyPair": _with(KeyPairSpec=_QUICK_KEY_PAIR),
+    "GenerateDataKeyPairWithoutPlaintext": _with(KeyPairSpec=_QUICK_KEY_PAIR),
+    "GenerateMac": lambda lab, info, usage, key_id: {
+        "KeyId": key_id,
+        "Message": _MESSAGE,
+        "MacAlgorithm": _algorithm(info, _MAC),
+    },
+    "VerifyMac": lambda lab, info, usage, key_id: {
+        "KeyId": key_id,
+        "Message": _MESSAGE,
+        "MacAlgorithm": _algorithm(info, _MAC),
+        "Mac": lab.product(info, _MAC, "GenerateMac")["Mac"],
+    },
+    "Sign": lambda lab, info, usage, key_id: {
+        "KeyId": key_id,
+        "Message": _MESSAGE,
+        "MessageType": "RAW",
+        "SigningAlgorithm": _algorithm(info, _SV),
+    },
+    "Verify": lambda lab, info, usage, key_id: {
+        "KeyId": key_id,
+        "Message": _MESSAGE,
+        "MessageType": "RAW",
+        "SigningAlgorithm": _algorithm(info, _SV),
+        "Signature": lab.product(info, _SV, "Sign")["Signature"],
+    },
+    "DeriveSharedSecret": lambda lab, info, usage, key_id: {
+        "KeyId": key_id,
+        "KeyAgreementAlgorithm": _algorithm(info, _KA),
+        # A peer public key on the right curve (ECDH with a key's own public key is valid).
+        "PublicKey": lab.product(info, _KA, "GetPublicKey")["PublicKey"],
+    },
+    "Encapsulate": _with(EncapsulationAlgorithm="ML_KEM"),
+    "Decapsulate": lambda lab, info, usage, key_id: {
+        "KeyId": key_id,
+        "EncapsulationAlgorithm": _algorithm(info, _KEM),
+        "SharedSecretCiphertextBlob": lab.product(info, _KEM, "Encapsulate")[
+            "SharedSecretCiphertextBlob"
+        ],
+    },
+    "GetPublicKey": _key_only,
+    "DescribeKey": _key_only,
+    "EnableKey": _key_only,
+    "DisableKey": _key_only,
+    "ScheduleKeyDeletion": _with(PendingWindowInDays=7),
+    "CancelKeyDeletion": _key_only,
+    "UpdateKeyDescription": _with(Description="measured by kmslab.compare"),
+    "TagResource": _with(Tags=[{"TagKey": "lesson", "TagValue": "key types"}]),
+    "UntagResource": _with(TagKeys=["lesson"]),
+    "ListResourceTags": _key_only,
+    "CreateAlias": lambda lab, info, usage, key_id: _new_alias(lab, key_id),
+    "UpdateAlias": lambda lab, info, usage, key_id: _latest_alias(lab, key_id),
+    "ListAliases": _key_only,
+    "GetKeyPolicy": _with(PolicyName="default"),
+    # Put back the policy the key has.
+    "PutKeyPolicy": lambda lab, info, usage, key_id: {
+        "KeyId": key_id,
+        "PolicyName": "default",
+        "Policy": lab.kms.call("GetKeyPolicy", KeyId=key_id)["Policy"],
+    },
+    "ListKeyPolicies": _key_only,
+    "GetKeyRotationStatus": _key_only,
+    "EnableKeyRotation": _key_only,
+    "DisableKeyRotation": _key_only,
+    "RotateKeyOnDemand": _key_only,
+    "ListKeyRotations": _key_only,
+    "GetParametersForImport": lambda lab, info, usage, key_id: _import_parameters(
+        lab, info, key_id
+    ),
+    "ImportKeyMaterial": _import_material,
+    "DeleteImportedKeyMaterial": _key_only,
+}
+
+
+def _not_measured(lab: _Lab, info: specs.KeySpecInfo, operation: str) -> str | None:
+    """Why kmslab cannot measure this cell, or None when it can."""
+    from kmslab.local import HANDLERS
+
+    setup = SETUPS.get(operation, Setup())
+    missing = [op for op in (*setup.before, operation, *setup.after) if op not in HANDLERS]
+    if missing:
+        return f"not implemented in kmslab: {', '.join(missing)}"
+    if OPERATIONS[operation].plane == "data" or setup.crypto:
+        try:
+            lab.kms.require_implemented(info, info.name)
+        except KMSError:
+            return f"not implemented in kmslab: {info.family.upper()} cryptography"
+    return None
+
+
+def _measure(lab: _Lab, info: specs.KeySpecInfo, usage: str, operation: str) -> Cell:
+    key_type = specs.key_type(info.name, usage)
+    setup = SETUPS.get(operation, Setup())
+    if setup.origin == "EXTERNAL":
+        key_id = lab.external_key(info.name, usage)
+    else:
+        key_id = lab.keys[(info.name, usage)]
+
+    def params(op: str) -> Params:
+        return ARGUMENTS[op](lab, info, usage, key_id)
+
+    step = operation
+    try:
+        for step in setup.before:
+            if step not in setup.reuse or (step, key_id) not in lab.last:
+                lab.call(step, params(step))
+        step = operation
+        lab.call(operation, params(operation))
+    except KMSError as exc:
+        prefix = "" if step == operation else f"{step} (needed before {operation}) failed: "
+        return Cell(operation, info.name, usage, key_type, False, exc.code, prefix + exc.message)
+    for step in setup.after:
+        try:
+            lab.call(step, params(step))
+        except KMSError as exc:
+            raise MeasurementError(
+                f"Could not undo {operation} on {info.name}/{usage}: {step} failed with "
+                f"{exc.code}: {exc.message}"
+            ) from exc
+    return Cell(operation, info.name, usage, key_type, True, None, setup.meaning)
+
+
+def measured_matrix(kms: LocalKMS | None = None) -> Matrix:
+    """The matrix as a local KMS behaves: create a key of every pair, call every operation.
+
+    ``kms`` defaults to a fresh :class:`~kmslab.LocalKMS`; the keys stay in it. Each cell
+    is the outcome of one call with the arguments in :data:`ARGUMENTS`, on a key put in the
+    state the operation needs (:data:`SETUPS`). A CreateKey cell is the creation of the
+    pair's key itself. Cells kmslab cannot measure (SM2 cryptography, operations it does not
+    implement) take the rules' answer and say why in ``note``.
+
+    It takes a few seconds (RSA key generation)::
+
+        m = measured_matrix()
+        m.cell("Encrypt", "HMAC_256", "GENERATE_VERIFY_MAC").message
+        # 'arn:aws:kms:us-east-1:111122223333:key/... key usage is GENERATE_VERIFY_MAC
+        #  which is not valid for Encrypt.'
+        m.diff(derived_matrix())   # [] : the rules and the local KMS agree
+    """
+    if kms is None:
+        from kmslab.local import LocalKMS
+
+        kms = LocalKMS()
+    lab = _Lab(kms)
+    rules = derived_matrix()
+    created: dict[tuple[str, str], Cell] = {}
+    for spec, usage in specs.valid_pairs():
+        key_type = specs.key_type(spec, usage)
+        try:
+            meta = kms.call("CreateKey", KeySpec=spec, KeyUsage=usage)["KeyMetadata"]
+        except KMSError as exc:
+            created[(spec, usage)] = Cell(
+                "CreateKey", spec, usage, key_type, False, exc.code, exc.message
+            )
+            continue
+        lab.keys[(spec, usage)] = meta["KeyId"]
+        created[(spec, usage)] = Cell("CreateKey", spec, usage, key_type, True)
+    cells = []
+    for operation in MATRIX_OPERATIONS:
+        for spec, usage in specs.valid_pairs():
+            info = specs.get(spec)
+            if operation == "CreateKey":
+                cells.append(created[(spec, usage)])
+                continue
+            reason = _not_measured(lab, info, operation)
+            if reason is None and (spec, usage) not in lab.keys:
+                reason = "not measured: CreateKey failed for this pair"
+            if reason is not None:
+                fallback = rules.cell(operation, spec, usage)
+                cells.append(replace(fallback, note=f"{reason}; from the rules instead"))
+                continue
+            cells.append(_measure(lab, info, usage, operation))
+    return Matrix(tuple(cells), "measured")
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def _abbreviation(code: str) -> str:
+    """InvalidKeyUsageException -> IKU, UnsupportedOperationException -> UO."""
+    words = re.findall(r"[A-Z][a-z]+|[A-Z]+(?![a-z])", code.removesuffix("Exception"))
+    return "".join(w[0] for w in words) if words else code
+
+
+#: KeyUsage abbreviations for the vertical text headers (as in AWS's key type labels).
+_USAGE_SHORT = {
+    "ENCRYPT_DECRYPT": "ED",
+    "SIGN_VERIFY": "SV",
+    "GENERATE_VERIFY_MAC": "MAC",
+    "KEY_AGREEMENT": "KA",
+    "ENCAPSULATE_DECAPSULATE": "KEM",
+}
+
+
+def _short_pair(pair: str) -> str:
+    """ "RSA_2048/SIGN_VERIFY" -> "RSA_2048 SV"."""
+    spec, _, usage = pair.partition("/")
+    return f"{spec} {_USAGE_SHORT.get(usage, usage)}"
+
+
+def _columns(m: Matrix, by: By) -> list[tuple[str, dict[str, list[Cell]]]]:
+    """(header, operation -> the cells under it) for each column of the view."""
+    columns: dict[str, dict[str, list[Cell]]] = {}
+    if by == "type":
+        for c in m.cells:
+            columns.setdefault(c.key_type, {}).setdefault(c.operation, []).append(c)
+        return [(t, columns[t]) for t in specs.KEY_TYPES if t in columns]
+    if by == "spec":
+        for c in m.cells:
+            columns.setdefault(c.pair, {})[c.operation] = [c]
+        return list(columns.items())
+    raise ValueError(f"by must be 'type' or 'spec', not {by!r}")
+
+
+def _rows(m: Matrix, operations: Sequence[str] | None = None) -> list[tuple[str, list[str]]]:
+    """(plane title, operations) in row order."""
+    wanted = m.operations if operations is None else [o for o in m.operations if o in operations]
+    return [
+        (title, [o for o in wanted if OPERATIONS[o].plane == plane])
+        for plane, title in _PLANE_TITLES.items()
+        if any(OPERATIONS[o].plane == plane for o in wanted)
+    ]
+
+
+def _summary(cells: list[Cell]) -> tuple[str, bool | None, str]:
+    """(short text, allowed or None if mixed, marker '*' if some cell was not measured)."""
+    values = {c.allowed for c in cells}
+    mark = "*" if any(c.note is not None for c in cells) else ""
+    if values == {True}:
+        return "yes", True, mark
+    if values == {False}:
+        codes = dict.fromkeys(c.error or "?" for c in cells)
+        return "/".join(_abbreviation(code) for code in codes), False, mark
+    return "mixed", None, mark
+
+
+def _legend(m: Matrix) -> list[str]:
+    codes = sorted({c.error for c in m.cells if c.error is not None})
+    lines = []
+    if codes:
+        lines.append(", ".join(f"{_abbreviation(c)} = {c}" for c in codes))
+    notes = sorted({c.note for c in m.cells if c.note is not None})
+    if notes:
+        lines.append("* not measured here: " + "; ".join(notes))
+    return lines
+
+
+def to_text(cells: Iterable[Cell], by: By = "type", operations: Sequence[str] | None = None) -> str:
+    """An aligned text table: rows are operations (by plane), columns key types or pairs.
+
+    Allowed cells read ``yes``; refused ones the abbreviated AWS error code (a legend
+    follows). With ``by="spec"`` the 28 column headers are written vertically.
+    """
+    m = _matrix(cells)
+    columns = _columns(m, by)
+    rows = _rows(m, operations)
+    ops = [o for _, group in rows for o in group]
+    texts = {(op, h): "".join(_summary(column[op])[::2]) for op in ops for h, column in columns}
+    label_width = max([len("operation")] + [len(o) + 2 for o in ops])
+    lines: list[str] = []
+    if by == "spec":
+        # Vertical headers, bottom-aligned: "RSA_2048 SV" reads downwards above its column.
+        labels = [_short_pair(h) for h, _ in columns]
+        widths = [max(len(texts[(op, h)]) for op in ops) for h, _ in columns]
+        height = max(len(label) for label in labels)
+        for i in range(height):
+            parts = [
+                (label.rjust(height)[i]).ljust(w) for label, w in zip(labels, widths, strict=True)
+            ]
+            first = "operation" if i == height - 1 else ""
+            lines.append((first.ljust(label_width) + "  " + " ".join(parts)).rstrip())
+        sep = " "
+    else:
+        widths = [max([len(h)] + [len(texts[(op, h)]) for op in ops]) for h, _ in columns]
+        header = "  ".join(h.ljust(w) for (h, _), w in zip(columns, widths, strict=True))
+        lines.append(("operation".ljust(label_width) + "  " + header).rstrip())
+        sep = "  "
+    for title, group in rows:
+        lines.append(title)
+        for op in group:
+            row = sep.join(
+                texts[(op, h)].ljust(w) for (h, _), w in zip(columns, widths, strict=True)
+            )
+            lines.append((f"  {op}".ljust(label_width) + "  " + row).rstrip())
+    legend = _legend(_matrix([c for c in m.cells if c.operation in ops]))
+    if by == "spec":
+        legend.append(", ".join(f"{short} = {usage}" for usage, short in _USAGE_SHORT.items()))
+    return "\n".join([*lines, "", *legend]) if legend else "\n".join(lines)
+
+
+def to_markdown(cells: Iterable[Cell], by: By = "type") -> str:
+    """A GitHub-flavoured Markdown table (✓ for allowed, the AWS error code otherwise).
+
+    >>> print(derived_matrix().to_markdown().splitlines()[2])
+    | **Data plane** | | | | | | |
+    """
+    m = _matrix(cells)
+    columns = _columns(m, by)
+    lines = [
+        "| operation | " + " | ".join(h for h, _ in columns) + " |",
+        "|---|" + "---|" * len(columns),
+    ]
+    for title, group in _rows(m):
+        lines.append(f"| **{title}** |" + " |" * len(columns))
+        for op in group:
+            texts = []
+            for _, column in columns:
+                text, allowed, mark = _summary(column[op])
+                if allowed:
+                    text = "✓"
+                elif by == "type" and allowed is False:
+                    text = "/".join(_errors(column[op]))
+                texts.append(text + mark)
+            lines.append(f"| {op} | " + " | ".join(texts) + " |")
+    legend = _legend(m)
+    return "\n".join(lines + (["", *legend] if legend else []))
+
+
+_COLOURS = {True: "#c8e6c9", False: "#ffcdd2", None: "#fff3c4"}
+_CELL_STYLE = "padding:2px 6px;border:1px solid #ddd;text-align:center;font-size:90%"
+
+
+def to_html(cells: Iterable[Cell], by: By = "type") -> str:
+    """A self-contained HTML table (inline styles), for notebooks and reports.
+
+    Allowed cells are green with ✓; refused cells are red and show the AWS error code (its
+    abbreviation with ``by="spec"``), with the full message as hover text (``title``).
+
+    >>> page = derived_matrix().to_html()
+    >>> hover = 'title="InvalidKeyUsageException: Encrypt is not valid for HMAC keys'
+    >>> page.startswith("<table"), hover in page
+    (True, True)
+    """
+    m = _matrix(cells)
+    columns = _columns(m, by)
+    vertical = "writing-mode:vertical-rl;transform:rotate(180deg);" if by == "spec" else ""
+    head = "".join(
+        f'<th style="{_CELL_STYLE};{vertical}" title="{html.escape(_header_title(h))}">'
+        f"{html.escape(h)}</th>"
+        for h, _ in columns
+    )
+    out = [
+        f'<table class="kmslab-matrix" style="border-collapse:collapse">'
+        f'<caption style="caption-side:top;text-align:left">Operations by key type '
+        f"({html.escape(m.source)})</caption>",
+        f'<thead><tr><th style="{_CELL_STYLE};text-align:left">operation</th>{head}</tr></thead>',
+        "<tbody>",
+    ]
+    for title, group in _rows(m):
+        out.append(
+            f'<tr><th colspan="{len(columns) + 1}" style="{_CELL_STYLE};text-align:left;'
+            f'background:#eee">{html.escape(title)}</th></tr>'
+        )
+        for op in group:
+            tds = []
+            for _, column in columns:
+                group_cells = column[op]
+                text, allowed, mark = _summary(group_cells)
+                if allowed:
+                    text = "✓"
+                elif by == "type" and allowed is False:
+                    text = "/".join(_errors(group_cells))
+                tds.append(
+                    f'<td style="{_CELL_STYLE};background:{_COLOURS[allowed]}" '
+                    f'title="{html.escape(_cell_title(group_cells))}">'
+                    f"{html.escape(text + mark)}</td>"
+                )
+            out.append(
+                f'<tr><th style="{_CELL_STYLE};text-align:left;font-weight:normal">'
+                f"{html.escape(op)}</th>{''.join(tds)}</tr>"
+            )
+    out.append("</tbody></table>")
+    legend = _legend(m)
+    if legend:
+        out.append(
+            '<p style="font-size:85%">' + "<br>".join(html.escape(x) for x in legend) + "</p>"
+        )
+    return "\n".join(out)
+
+
+def _header_title(header: str) -> str:
+    return specs.KEY_TYPES.get(header, header)
+
+
+def _cell_title(cells: list[Cell]) -> str:
+    first = cells[0]
+    parts = []
+    if first.allowed:
+        parts.append(f"{first.operation}: allowed")
+    else:
+        parts.append(f"{first.error}: {first.message or ''}".rstrip(": "))
+    if len(cells) > 1:
+        parts.append(f"({len(cells)} key specs: {', '.join(c.key_spec for c in cells)})")
+    elif first.allowed and first.message:
+        parts.append(first.message)
+    parts += sorted({f"{c.key_spec}: {c.note}" for c in cells if c.note is not None})
+    return " ".join(parts)
+
+
+def plot(cells: Iterable[Cell], by: By = "type") -> Figure:
+    """A heat map: green allowed, red refused (labelled with the error), yellow mixed.
+
+    Returns a :class:`matplotlib.figure.Figure` (no pyplot state is touched).
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    m = _matrix(cells)
+    columns = _columns(m, by)
+    ops = [o for _, group in _rows(m) for o in group]
+    codes = {False: 0.0, True: 1.0, None: 2.0}
+    grid: list[list[float]] = []
+    labels: list[list[str]] = []
+    for op in ops:
+        row, text_row = [], []
+        for _, column in columns:
+            text, allowed, mark = _summary(column[op])
+            row.append(codes[allowed])
+            text_row.append(("✓" if allowed else text) + mark)
+        grid.append(row)
+        labels.append(text_row)
+    width = 2.5 + 0.75 * len(columns) if by == "type" else 3 + 0.32 * len(columns)
+    fig = Figure(figsize=(width, 1.2 + 0.26 * len(ops)), layout="constrained")
+    ax = fig.subplots()
+    cmap = ListedColormap([_COLOURS[False], _COLOURS[True], _COLOURS[None]])
+    ax.imshow(grid, cmap=cmap, vmin=0, vmax=2, aspect="auto")
+    size = 7 if by == "type" else 5
+    for i, text_row in enumerate(labels):
+        for j, text in enumerate(text_row):
+            ax.text(j, i, text, ha="center", va="center", fontsize=size)
+    ax.set_xticks(range(len(columns)), [h for h, _ in columns], fontsize=7)
+    if by == "spec":
+        ax.tick_params(axis="x", labelrotation=90)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(ops)), ops, fontsize=7)
+    boundary = 0
+    for _, group in _rows(m)[:-1]:  # a rule between the data plane and key management
+        boundary += len(group)
+        ax.axhline(boundary - 0.5, color="black", linewidth=1.2)
+    ax.set_xlabel("\n".join(_legend(m)), fontsize=7, loc="left")
+    ax.set_title(f"Operations by {'key type' if by == 'type' else 'KeySpec/KeyUsage'} ({m.source})")
+    ax.legend(
+        handles=[
+            Patch(color=_COLOURS[True], label="allowed"),
+            Patch(color=_COLOURS[False], label="refused (AWS error)"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        fontsize=7,
+    )
+    return fig
+
+
+def to_records(cells: Iterable[Cell]) -> list[dict[str, Any]]:
+    """One JSON-ready record per cell (see :meth:`Cell.to_record`).
+
+    >>> to_records(derived_matrix())[0]  # doctest: +NORMALIZE_WHITESPACE
+    {'operation': 'Encrypt', 'key_type': 'SYMMETRIC_DEFAULT/ENCRYPT_DECRYPT',
+     'allowed': True, 'error': None}
+    """
+    return [c.to_record() for c in cells]
+
+
+# -- command line ------------------------------------------------------------------------
+
+HELP = "show which operations each key type allows (derived from the rules, or measured)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the ``compare`` arguments to ``parser``."""
+    parser.add_argument(
+        "--by",
+        choices=("type", "spec"),
+        default="type",
+        help="columns: the six key types (default) or every KeySpec/KeyUsage pair",
+    )
+    parser.add_argument(
+        "--measured",
+        action="store_true",
+        help="measure the matrix on a fresh local KMS instead of deriving it from the rules",
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json", action="store_true", help="one JSON record per (operation, KeySpec/KeyUsage)"
+    )
+    output.add_argument(
+        "--format",
+        choices=("text", "markdown", "html"),
+        default="text",
+        help="table format (default: text)",
+    )
+    output.add_argument(
+        "--check",
+        action="store_true",
+        help="derive and measure, print any disagreement; exit status 1 if they disagree",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the matrix ``args`` asks for; with ``--check``, 1 if derived != measured."""
+    by: By = args.by
+    if args.check:
+        derived, measured = derived_matrix(), measured_matrix()
+        differences = diff(derived, measured)
+        for d in differences:
+            print(d)
+        unmeasured = len(measured.unmeasured)
+        print(
+            f"{len(derived) - len(differences)} of {len(derived)} cells agree "
+            f"({unmeasured} taken from the rules because kmslab cannot measure them)."
+        )
+        return 1 if differences else 0
+    m = measured_matrix() if args.measured else derived_matrix()
+    if args.json:
+        print(json.dumps(to_records(m), indent=2))
+        return 0
+    renderers: Mapping[str, Callable[[Matrix, By], str]] = {
+        "text": lambda mx, b: to_text(mx, b),
+        "markdown": to_markdown,
+        "html": to_html,
+    }
+    print(renderers[args.format](m, by))
+    return 0
