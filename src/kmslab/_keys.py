@@ -30,7 +30,8 @@ class Material:
     #: How the material came to be: "CREATE", "ROTATION_AUTOMATIC", "ROTATION_ON_DEMAND",
     #: or "IMPORT".
     source: str = "CREATE"
-    #: For imported material: the raw bytes imported, to recognise a re-import.
+    #: For imported material: SHA-256 of the material imported (never the material itself),
+    #: to recognise a re-import.
     fingerprint: bytes | None = field(default=None, repr=False)
     _aead: Any = field(default=None, repr=False)
 

@@ -107,7 +107,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if run is None:
         parser.print_help()
         return 0
-    return run(args)
+    try:
+        return run(args)
+    except BrokenPipeError:  # `kmslab compare | head`: the reader left, which is fine
+        import os
+
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from kmslab import _wire, specs
@@ -83,6 +84,9 @@ class LocalKMS:
         self.clock = clock or Clock()
         self.keys: dict[str, Key] = {}
         self.aliases: dict[str, dict[str, Any]] = {}
+        #: Key id -> when the clock next changes that key by itself (automatic rotation,
+        #: expiry of imported material); kept by kmslab._ops_lifecycle so ticks stay cheap.
+        self.due: dict[str, datetime] = {}
         # One lock: a notebook may share a LocalKMS between threads (widgets, benchmarks).
         self._lock = threading.RLock()
 
