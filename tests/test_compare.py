@@ -19,8 +19,6 @@ from kmslab.compare import (
     SETUPS,
     Cell,
     Matrix,
-    _wrap,
-    _wrapping_algorithm,
     derived_matrix,
     diff,
     measured_matrix,
@@ -225,34 +223,6 @@ def test_every_measured_operation_has_arguments() -> None:
         assert op in MATRIX_OPERATIONS
         assert set(setup.before) | set(setup.after) <= set(ARGUMENTS)
         assert set(setup.reuse) <= set(setup.before)
-
-
-@pytest.mark.parametrize("spec", ["SYMMETRIC_DEFAULT", "HMAC_384", "ECC_NIST_P521"])
-def test_wrapped_import_material_unwraps_with_the_wrapping_private_key(spec: str) -> None:
-    from cryptography.hazmat.primitives import hashes, keywrap, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
-    info = specs.get(spec)
-    if info.key_bytes:
-        material = bytes(range(info.key_bytes))
-    else:
-        material = ec.generate_private_key(ec.SECP521R1()).private_bytes(
-            serialization.Encoding.DER,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    wrapping = rsa.generate_private_key(65537, 2048)
-    public_der = wrapping.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    algorithm = _wrapping_algorithm(info)
-    wrapped = _wrap(material, public_der, algorithm)
-    oaep = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)
-    if algorithm == "RSAES_OAEP_SHA_256":
-        assert wrapping.decrypt(wrapped, oaep) == material
-    else:
-        aes_key = wrapping.decrypt(wrapped[:256], oaep)
-        assert keywrap.aes_key_unwrap_with_padding(aes_key, wrapped[256:]) == material
 
 
 # -- diff ------------------------------------------------------------------------------------

@@ -50,12 +50,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives import keywrap
-
 from kmslab import specs
 from kmslab._crypto import CryptoFailure, family
 from kmslab._keys import Key, Material, new_material_id
 from kmslab._ops_manage import page
+from kmslab.byok import WRAPPING_ALGORITHMS, unwrap_key_material
 from kmslab.exceptions import (
     ExpiredImportTokenException,
     IncorrectKeyMaterialException,
@@ -93,16 +92,6 @@ _TOKEN_BYTES = 64
 
 #: Material.source of a rotation -> RotationType in ListKeyRotations.
 _ROTATION_TYPES = {"ROTATION_AUTOMATIC": "AUTOMATIC", "ROTATION_ON_DEMAND": "ON_DEMAND"}
-
-#: WrappingAlgorithm -> (the RSA-OAEP algorithm row of the wrapping key spec that unwraps
-#: it, whether AES key wrap with padding (RFC 5649) of the material follows the OAEP block).
-#: RSAES_PKCS1_V1_5 (deprecated) and SM2PKE are refused before this table is read.
-WRAPPING_ALGORITHMS: dict[str, tuple[str, bool]] = {
-    "RSAES_OAEP_SHA_1": ("RSAES_OAEP_SHA_1", False),
-    "RSAES_OAEP_SHA_256": ("RSAES_OAEP_SHA_256", False),
-    "RSA_AES_KEY_WRAP_SHA_1": ("RSAES_OAEP_SHA_1", True),
-    "RSA_AES_KEY_WRAP_SHA_256": ("RSAES_OAEP_SHA_256", True),
-}
 
 
 @dataclass(eq=False)
@@ -509,18 +498,9 @@ def _wrapping(key: Key, token: bytes, now: datetime) -> WrappingParams:
 
 def _unwrap(params: WrappingParams, wrapped: bytes) -> bytes:
     """Undo the client's wrapping; any failure is InvalidCiphertextException."""
-    oaep_name, key_wrap = WRAPPING_ALGORITHMS[params.algorithm]
-    oaep = params.wrapping_spec.algorithm(oaep_name)
-    assert oaep is not None
-    rsa = family("rsa")
-    k = params.wrapping_spec.key_bits // 8
     try:
-        if not key_wrap:
-            return bytes(rsa.decrypt(params.private, oaep, wrapped))
-        # RSA-OAEP of an ephemeral AES key, then the material under AES-KWP (RFC 5649).
-        aes_key = rsa.decrypt(params.private, oaep, wrapped[:k])
-        return keywrap.aes_key_unwrap_with_padding(aes_key, wrapped[k:])
-    except (CryptoFailure, keywrap.InvalidUnwrap, ValueError):
+        return unwrap_key_material(params.private, params.algorithm, wrapped)
+    except CryptoFailure:
         raise InvalidCiphertextException(
             f"The encrypted key material could not be unwrapped with {params.algorithm} under "
             "the wrapping key of this import token. Wrap it with the PublicKey from the same "

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from kmslab import specs
+from kmslab.byok import wrap_key_material
 from kmslab.exceptions import KMSError, KmslabError
 from kmslab.operations import OPERATIONS
 
@@ -506,25 +507,6 @@ def _wrapping_algorithm(info: specs.KeySpecInfo) -> str:
     return "RSAES_OAEP_SHA_256" if info.symmetric else "RSA_AES_KEY_WRAP_SHA_256"
 
 
-def _wrap(material: bytes, public_der: bytes, algorithm: str) -> bytes:
-    """EncryptedKeyMaterial for ImportKeyMaterial under the wrapping public key.
-
-    RSA_AES_KEY_WRAP_SHA_256 is an OAEP-wrapped AES-256 key followed by the material under
-    AES key wrap with padding (RFC 5649), as in PKCS #11's CKM_RSA_AES_KEY_WRAP.
-    """
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
-    from cryptography.hazmat.primitives.keywrap import aes_key_wrap_with_padding
-
-    public = serialization.load_der_public_key(public_der)
-    assert isinstance(public, rsa.RSAPublicKey)
-    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
-    if algorithm == "RSAES_OAEP_SHA_256":
-        return public.encrypt(material, oaep)
-    aes_key = os.urandom(32)
-    return public.encrypt(aes_key, oaep) + aes_key_wrap_with_padding(aes_key, material)
-
-
 def _import_parameters(lab: _Lab, info: specs.KeySpecInfo, key_id: str) -> Params:
     return {
         "KeyId": key_id,
@@ -535,7 +517,9 @@ def _import_parameters(lab: _Lab, info: specs.KeySpecInfo, key_id: str) -> Param
 
 def _import_material(lab: _Lab, info: specs.KeySpecInfo, usage: str, key_id: str) -> Params:
     parameters = lab.last[("GetParametersForImport", key_id)]
-    wrapped = _wrap(lab.material(info, usage), parameters["PublicKey"], _wrapping_algorithm(info))
+    wrapped = wrap_key_material(
+        parameters["PublicKey"], _wrapping_algorithm(info), lab.material(info, usage)
+    )
     return {
         "KeyId": key_id,
         "ImportToken": parameters["ImportToken"],

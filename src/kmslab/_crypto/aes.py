@@ -35,3 +35,19 @@ def open_(key: bytes, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
         return AESGCM(key).decrypt(nonce, sealed, aad)
     except (InvalidTag, ValueError) as exc:
         raise CryptoFailure("authentication failed") from exc
+
+
+def key_wrap(key: bytes, material: bytes) -> bytes:
+    """AES key wrap with padding (RFC 5649), as RSA_AES_KEY_WRAP_* uses for import."""
+    from cryptography.hazmat.primitives import keywrap
+
+    return keywrap.aes_key_wrap_with_padding(key, material)
+
+
+def key_unwrap(key: bytes, wrapped: bytes) -> bytes:
+    from cryptography.hazmat.primitives import keywrap
+
+    try:
+        return keywrap.aes_key_unwrap_with_padding(key, wrapped)
+    except (keywrap.InvalidUnwrap, ValueError) as exc:
+        raise CryptoFailure("key unwrap failed") from exc
