@@ -132,7 +132,7 @@ def _decrypt(
 
 @operation("Encrypt")
 def encrypt(kms: LocalKMS, p: Params) -> Params:
-    return _encrypt(
+    out = _encrypt(
         kms,
         "Encrypt",
         p["KeyId"],
@@ -140,6 +140,8 @@ def encrypt(kms: LocalKMS, p: Params) -> Params:
         p.get("EncryptionContext"),
         p.get("EncryptionAlgorithm", _SYMMETRIC),
     )
+    out.pop("KeyMaterialId", None)  # AWS's Encrypt response has no KeyMaterialId
+    return out
 
 
 @operation("Decrypt")
@@ -148,7 +150,7 @@ def decrypt(kms: LocalKMS, p: Params) -> Params:
         kms,
         "Decrypt",
         p.get("KeyId"),
-        p["CiphertextBlob"],
+        require(p, "CiphertextBlob"),  # optional in the model (Recipient), needed here
         p.get("EncryptionContext"),
         p.get("EncryptionAlgorithm", _SYMMETRIC),
     )
@@ -172,15 +174,19 @@ def re_encrypt(kms: LocalKMS, p: Params) -> Params:
         p.get("DestinationEncryptionContext"),
         p.get("DestinationEncryptionAlgorithm", _SYMMETRIC),
     )
-    return {
+    out: Params = {
         "CiphertextBlob": dest["CiphertextBlob"],
         "SourceKeyId": source["KeyId"],
         "KeyId": dest["KeyId"],
         "SourceEncryptionAlgorithm": source["EncryptionAlgorithm"],
         "DestinationEncryptionAlgorithm": dest["EncryptionAlgorithm"],
-        "SourceKeyMaterialId": source.get("KeyMaterialId"),
-        "DestinationKeyMaterialId": dest.get("KeyMaterialId"),
     }
+    # Material ids exist for symmetric keys only; AWS omits them otherwise.
+    if "KeyMaterialId" in source:
+        out["SourceKeyMaterialId"] = source["KeyMaterialId"]
+    if "KeyMaterialId" in dest:
+        out["DestinationKeyMaterialId"] = dest["KeyMaterialId"]
+    return out
 
 
 # -- data keys ------------------------------------------------------------------------
@@ -277,15 +283,17 @@ def _signing(kms: LocalKMS, op: str, p: Params) -> tuple[Key, specs.Algorithm, b
 @operation("Sign")
 def sign(kms: LocalKMS, p: Params) -> Params:
     key, alg, message, message_type = _signing(kms, "Sign", p)
-    signature = family(key.info.family).sign(kms.secret(key), alg, message, message_type)
+    secret = kms.secret(key)  # first: refuses SM2 before its (absent) primitive is looked up
+    signature = family(key.info.family).sign(secret, alg, message, message_type)
     return {"KeyId": key.arn, "Signature": signature, "SigningAlgorithm": alg.name}
 
 
 @operation("Verify")
 def verify(kms: LocalKMS, p: Params) -> Params:
     key, alg, message, message_type = _signing(kms, "Verify", p)
+    secret = kms.secret(key)  # first: refuses SM2 before its (absent) primitive is looked up
     try:
-        family(key.info.family).verify(kms.secret(key), alg, message, message_type, p["Signature"])
+        family(key.info.family).verify(secret, alg, message, message_type, p["Signature"])
     except CryptoFailure:
         raise KMSInvalidSignatureException("") from None
     return {"KeyId": key.arn, "SignatureValid": True, "SigningAlgorithm": alg.name}

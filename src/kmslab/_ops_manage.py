@@ -91,8 +91,8 @@ def metadata(kms: LocalKMS, key: Key) -> dict[str, Any]:
     assert usage is not None
     meta[specs.ALGORITHM_KINDS[usage.kind][1]] = list(usage.algorithm_names)
     if key.state == "PendingDeletion":
+        # PendingDeletionWindowInDays is only for multi-Region primary keys (not modelled).
         meta["DeletionDate"] = key.deletion_date
-        meta["PendingDeletionWindowInDays"] = key.pending_window_days
     if key.origin == "EXTERNAL":
         if key.expiration_model is not None:
             meta["ExpirationModel"] = key.expiration_model
@@ -230,7 +230,8 @@ def schedule_key_deletion(kms: LocalKMS, p: Params) -> Params:
 @operation("CancelKeyDeletion")
 def cancel_key_deletion(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("CancelKeyDeletion", p["KeyId"])
-    key.state = "Disabled"  # AWS: a cancelled key comes back disabled
+    # AWS: a cancelled key comes back disabled, or PendingImport if it has no material.
+    key.state = "Disabled" if key.current is not None else "PendingImport"
     key.deletion_date = None
     key.pending_window_days = None
     return {"KeyId": key.arn}

@@ -59,8 +59,12 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _check(shape: Any, value: Any, path: str, errors: list[str]) -> Any:
-    """Validate (and, for wire input, decode) one value; returns the decoded value."""
+def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = True) -> Any:
+    """Validate (and, for wire input, decode) one value; returns the decoded value.
+
+    ``wire``: the value came as JSON, so a blob is a base64 string. From Python a ``str``
+    blob is its UTF-8 bytes, as boto3 sends it.
+    """
     kind = shape.type_name
     meta = shape.metadata
     if kind == "structure":
@@ -76,10 +80,15 @@ def _check(shape: Any, value: Any, path: str, errors: list[str]) -> Any:
         for name, member in shape.members.items():
             if name in value and value[name] is not None:
                 sub = _camel(name) if not path else f"{path}.{_camel(name)}"
-                out[name] = _check(member, value[name], sub, errors)
+                out[name] = _check(member, value[name], sub, errors, wire)
         return out
     if kind == "blob":
-        if isinstance(value, str):
+        if isinstance(value, str) and not wire:
+            try:
+                value = value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SerializationException(f"'{path}' is not valid UTF-8 text.") from None
+        elif isinstance(value, str):
             try:
                 value = base64.b64decode(value, validate=True)
             except (binascii.Error, ValueError):
@@ -137,14 +146,15 @@ def _check(shape: Any, value: Any, path: str, errors: list[str]) -> Any:
             raise SerializationException(f"Expected a list at '{path}'.")
         _length(meta, len(value), path, errors, shown="")
         return [
-            _check(shape.member, v, f"{path}.{i + 1}.member", errors) for i, v in enumerate(value)
+            _check(shape.member, v, f"{path}.{i + 1}.member", errors, wire)
+            for i, v in enumerate(value)
         ]
     if kind == "map":
         if not isinstance(value, dict):
             raise SerializationException(f"Expected a map at '{path}'.")
         return {
-            _check(shape.key, k, f"{path}.key", errors): _check(
-                shape.value, v, f"{path}.value", errors
+            _check(shape.key, k, f"{path}.key", errors, wire): _check(
+                shape.value, v, f"{path}.value", errors, wire
             )
             for k, v in value.items()
         }
@@ -166,16 +176,18 @@ def _length(meta: dict[str, Any], n: int, path: str, errors: list[str], shown: s
         )
 
 
-def validate(operation: str, params: Params) -> Params:
+def validate(operation: str, params: Params, *, wire: bool = False) -> Params:
     """Check params against the operation's input shape; returns them decoded.
 
-    Raises ValidationException listing every violation, as AWS does.
+    Raises ValidationException listing every violation, as AWS does. ``wire=True`` for a
+    decoded JSON body (blobs are base64 strings); otherwise Python values (blobs are bytes,
+    or a ``str`` taken as UTF-8, as boto3 takes it).
     """
     shape = input_shape(operation)
     if shape is None:
         return {}
     errors: list[str] = []
-    decoded = _check(shape, params, "", errors)
+    decoded = _check(shape, params, "", errors, wire)
     if errors:
         n = len(errors)
         noun = "error" if n == 1 else "errors"
@@ -210,11 +222,11 @@ def handle(
     try:
         try:
             raw = json.loads(body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             raise SerializationException("The request body is not valid JSON.") from None
         if not isinstance(raw, dict):
             raise SerializationException("The request body must be a JSON object.")
-        result = dispatch(operation, validate(operation, raw))
+        result = dispatch(operation, validate(operation, raw, wire=True))
         return 200, json.dumps(_encode(result)).encode()
     except KMSError as err:
         return error_body(err)

@@ -46,7 +46,7 @@ def local_client(kms: LocalKMS, **config: Any) -> Any:
     from botocore.awsrequest import AWSResponse
     from botocore.config import Config
 
-    base = Config(signature_version=UNSIGNED, retries={"max_attempts": 1, "mode": "standard"})
+    base = Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1, "mode": "standard"})
     session = boto3.session.Session(region_name=kms.region)
     kms_client = session.client("kms", config=base.merge(Config(**config)) if config else base)
     prefix = "TrentService."
