@@ -218,6 +218,7 @@ def schedule_key_deletion(kms: LocalKMS, p: Params) -> Params:
         )
     key.state = "PendingDeletion"
     key.deletion_date = kms.clock.now() + timedelta(days=days)
+    kms.deletions[key.id] = key.deletion_date
     key.pending_window_days = days
     return {
         "KeyId": key.arn,
@@ -233,6 +234,7 @@ def cancel_key_deletion(kms: LocalKMS, p: Params) -> Params:
     # AWS: a cancelled key comes back disabled, or PendingImport if it has no material.
     key.state = "Disabled" if key.current is not None else "PendingImport"
     key.deletion_date = None
+    kms.deletions.pop(key.id, None)
     key.pending_window_days = None
     return {"KeyId": key.arn}
 
@@ -342,7 +344,7 @@ def list_aliases(kms: LocalKMS, p: Params) -> Params:
     if p.get("KeyId"):
         key = kms.key_for("ListAliases", p["KeyId"])
         aliases = [a for a in aliases if a["TargetKeyId"] == key.id]
-    chunk, extra = page(sorted(aliases, key=lambda a: a["AliasName"]), p)
+    chunk, extra = page(sorted(aliases, key=lambda a: a["AliasName"]), p, default_limit=50)
     return {"Aliases": [dict(a) for a in chunk], **extra}
 
 

@@ -87,6 +87,8 @@ class LocalKMS:
         #: Key id -> when the clock next changes that key by itself (automatic rotation,
         #: expiry of imported material); kept by kmslab._ops_lifecycle so ticks stay cheap.
         self.due: dict[str, datetime] = {}
+        #: Key id -> DeletionDate of keys pending deletion (so ticks need not scan every key).
+        self.deletions: dict[str, datetime] = {}
         # One lock: a notebook may share a LocalKMS between threads (widgets, benchmarks).
         self._lock = threading.RLock()
 
@@ -141,15 +143,18 @@ class LocalKMS:
 
     def tick(self) -> None:
         """Apply what the clock says has happened: deletions (and the registered hooks)."""
-        now = self.clock.now()
-        for key in [k for k in self.keys.values() if k.deletion_date is not None]:
-            if key.deletion_date is not None and key.deletion_date <= now:
-                self._delete(key)
+        if self.deletions and min(self.deletions.values()) <= self.clock.now():
+            now = self.clock.now()
+            for key_id, when in list(self.deletions.items()):
+                if when <= now:
+                    self._delete(self.keys[key_id])
         for hook in TICK_HOOKS:
             hook(self)
 
     def _delete(self, key: Key) -> None:
         del self.keys[key.id]
+        self.deletions.pop(key.id, None)
+        self.due.pop(key.id, None)
         for name in [n for n, a in self.aliases.items() if a["TargetKeyId"] == key.id]:
             del self.aliases[name]
 
@@ -169,7 +174,7 @@ class LocalKMS:
             if not ref.startswith(prefix):
                 raise NotFoundException(f"Invalid arn {key_id}")
             ref = ref[len(prefix) :]
-            if ref.startswith("key/"):
+            if ref.startswith("key/") and not ref.startswith("key/alias/"):
                 ref = ref[4:]
             elif not ref.startswith("alias/"):
                 raise NotFoundException(f"Invalid arn {key_id}")
