@@ -25,6 +25,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 VERSION = 1
 HEADER_BYTES = 1 + 16 + 32 + 12
@@ -44,12 +45,7 @@ class Blob:
     sealed: bytes
 
     def header(self) -> bytes:
-        return (
-            bytes([VERSION])
-            + uuid.UUID(self.key_id).bytes
-            + bytes.fromhex(self.material_id)
-            + self.nonce
-        )
+        return _prefix(self.key_id, self.material_id) + self.nonce
 
     def aad(self, context: Mapping[str, str] | None) -> bytes:
         """Authenticated data: the header up to the nonce (GCM binds the nonce itself),
@@ -58,6 +54,12 @@ class Blob:
 
     def to_bytes(self) -> bytes:
         return self.header() + self.sealed
+
+
+@lru_cache(maxsize=1024)
+def _prefix(key_id: str, material_id: str) -> bytes:
+    """Version, key id and material id: the same for every blob of one key version."""
+    return bytes([VERSION]) + uuid.UUID(key_id).bytes + bytes.fromhex(material_id)
 
 
 def parse(data: bytes) -> Blob:
