@@ -38,6 +38,14 @@ class Material:
     def __repr__(self) -> str:
         return f"Material(id={self.id[:12]}..., source={self.source})"
 
+    def aead(self) -> Any:
+        """The AES-GCM object of symmetric encryption material, built once."""
+        if self._aead is None:
+            from kmslab._crypto import aes
+
+            self._aead = aes.cipher(self.secret)
+        return self._aead
+
 
 @dataclass(eq=False)
 class Key:

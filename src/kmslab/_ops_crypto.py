@@ -41,7 +41,7 @@ def _encrypt(
         material = key.current
         assert material is not None
         head = ciphertext.Blob(key.id, material.id, b"", b"")
-        nonce, sealed = aes.seal(material.secret, plaintext, head.aad(context))
+        nonce, sealed = aes.seal(material.aead(), plaintext, head.aad(context))
         blob = ciphertext.Blob(key.id, material.id, nonce, sealed)
         return {
             "CiphertextBlob": blob.to_bytes(),
@@ -119,7 +119,7 @@ def _decrypt(
     if material is None:
         raise InvalidCiphertextException("")
     try:
-        plaintext = aes.open_(material.secret, blob.nonce, blob.sealed, blob.aad(context))
+        plaintext = aes.open_(material.aead(), blob.nonce, blob.sealed, blob.aad(context))
     except CryptoFailure:
         raise InvalidCiphertextException("") from None
     return {

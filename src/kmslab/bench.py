@@ -589,6 +589,7 @@ def _primitive_calls(s: _Subject, t: Task) -> Prepared:
     kind, mt = alg.kind, t.message_type
     if kind == "encryption" and info.symmetric:
         aad = _kms_like_aad()
+        key = mod.cipher(key)  # as the local KMS keeps it: one AES-GCM object per key version
         nonce, sealed = mod.seal(key, data, aad)
         _check(mod.open_(key, nonce, sealed, aad) == data, "AES-GCM")
         size = len(nonce) + len(sealed)

@@ -24,15 +24,22 @@ def load(info: KeySpecInfo, material: bytes) -> bytes:
     return bytes(material)
 
 
-def seal(key: bytes, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
+def cipher(key: bytes) -> AESGCM:
+    """The AES-GCM object for a key; keep it to skip the key schedule on every call."""
+    return AESGCM(key)
+
+
+def seal(key: bytes | AESGCM, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
     """Encrypt; returns (nonce, ciphertext || tag). A fresh random 96-bit nonce per call."""
     nonce = os.urandom(NONCE_BYTES)
-    return nonce, AESGCM(key).encrypt(nonce, plaintext, aad)
+    aead = key if isinstance(key, AESGCM) else AESGCM(key)
+    return nonce, aead.encrypt(nonce, plaintext, aad)
 
 
-def open_(key: bytes, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
+def open_(key: bytes | AESGCM, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
+    aead = key if isinstance(key, AESGCM) else AESGCM(key)
     try:
-        return AESGCM(key).decrypt(nonce, sealed, aad)
+        return aead.decrypt(nonce, sealed, aad)
     except (InvalidTag, ValueError) as exc:
         raise CryptoFailure("authentication failed") from exc
 
