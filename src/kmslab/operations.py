@@ -91,6 +91,9 @@ def _rule(name: str, types: str, states: str, plane: str, **kw: object) -> Opera
 
 _UNSUPPORTED = "UnsupportedOperationException"
 _ASYMMETRIC = "A-ED A-SV A-KA A-KEM"
+# Rotation: symmetric encryption keys with Origin AWS_KMS; import: Origin EXTERNAL keys.
+_ROTATION: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "aws_kms_only": True}
+_IMPORT: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "external_only": True}
 
 #: Operation name -> rule. Reference sections 6 and 7.
 OPERATIONS: dict[str, OperationRule] = {
@@ -133,68 +136,13 @@ OPERATIONS: dict[str, OperationRule] = {
         _rule("PutKeyPolicy", "*", "any", "management", aliases=False),
         _rule("ListKeyPolicies", "*", "any", "management", aliases=False),
         _rule("GetKeyRotationStatus", "*", "any", "management", aliases=False),
-        _rule(
-            "EnableKeyRotation",
-            "SYM",
-            "rotation",
-            "management",
-            aliases=False,
-            refusal=_UNSUPPORTED,
-            aws_kms_only=True,
-        ),
-        _rule(
-            "DisableKeyRotation",
-            "SYM",
-            "rotation",
-            "management",
-            aliases=False,
-            refusal=_UNSUPPORTED,
-            aws_kms_only=True,
-        ),
-        _rule(
-            "RotateKeyOnDemand",
-            "SYM",
-            "rotation",
-            "management",
-            aliases=False,
-            refusal=_UNSUPPORTED,
-            aws_kms_only=True,
-        ),
-        _rule(
-            "ListKeyRotations",
-            "SYM",
-            "any",
-            "management",
-            aliases=False,
-            refusal=_UNSUPPORTED,
-        ),
-        _rule(
-            "GetParametersForImport",
-            "*",
-            "import",
-            "management",
-            aliases=False,
-            refusal=_UNSUPPORTED,
-            external_only=True,
-        ),
-        _rule(
-            "ImportKeyMaterial",
-            "*",
-            "import",
-            "management",
-            aliases=False,
-            refusal=_UNSUPPORTED,
-            external_only=True,
-        ),
-        _rule(
-            "DeleteImportedKeyMaterial",
-            "*",
-            "import",
-            "management",
-            aliases=False,
-            refusal=_UNSUPPORTED,
-            external_only=True,
-        ),
+        _rule("EnableKeyRotation", "SYM", "rotation", "management", **_ROTATION),
+        _rule("DisableKeyRotation", "SYM", "rotation", "management", **_ROTATION),
+        _rule("RotateKeyOnDemand", "SYM", "rotation", "management", **_ROTATION),
+        _rule("ListKeyRotations", "SYM", "any", "management", aliases=False, refusal=_UNSUPPORTED),
+        _rule("GetParametersForImport", "*", "import", "management", **_IMPORT),
+        _rule("ImportKeyMaterial", "*", "import", "management", **_IMPORT),
+        _rule("DeleteImportedKeyMaterial", "*", "import", "management", **_IMPORT),
     )
 }
 
