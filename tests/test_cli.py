@@ -37,6 +37,7 @@ def test_subcommand_table() -> None:
         "compare": "kmslab.compare",
         "choose": "kmslab.choose",
         "bench": "kmslab.bench",
+        "serve": "kmslab.server",
     }
 
 

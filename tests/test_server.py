@@ -57,3 +57,36 @@ def test_malformed_body_is_an_aws_error_not_a_crash(server: KMSServer) -> None:
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=5)
     assert json.loads(info.value.read())["__type"] == "SerializationException"
+
+
+def test_kmslab_serve_command_answers_a_client() -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmslab", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        assert f"http://127.0.0.1:{port}" in proc.stdout.readline()
+        kms = _client(f"http://127.0.0.1:{port}")
+        for _ in range(50):  # the banner comes just before serve_forever starts
+            try:
+                keys = kms.list_keys()["Keys"]  # type: ignore[attr-defined]
+                break
+            except Exception:
+                time.sleep(0.1)
+        assert keys == []
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)  # also closes the stdout pipe

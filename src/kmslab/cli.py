@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, str] = {
     "compare": "kmslab.compare",
     "choose": "kmslab.choose",
     "bench": "kmslab.bench",
+    "serve": "kmslab.server",
 }
 
 _RUN = "_kmslab_run"  # the Namespace attribute that carries the chosen module's run()
