@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kmslab-installed
 
-.PHONY: lab test check lint typecheck pytest browser binder-test clean
+.PHONY: lab test check lint typecheck pytest browser binder-test screenshots clean
 
 $(STAMP): pyproject.toml binder/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,20 +14,38 @@ $(STAMP): pyproject.toml binder/requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks notebooks/00_start_here.ipynb
+# JupyterLab refuses to run as root unless told; containers often run as root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: $(STAMP) lint typecheck pytest
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=notebooks notebooks/00_start_here.ipynb
+
+test: $(STAMP) lint typecheck browser pytest binder-test
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff format --check src tests scripts benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Debian's Chromium for the browser test (tests/browser/): installed with apt-get as root,
+# otherwise the script says how (the test then skips, or fails under CI=true).
+browser:
+	bash scripts/install-browser.sh
+
+# The Binder image's environment, rebuilt from binder/ alone in a temporary venv (as
+# repo2docker builds it), runs every notebook: tests/test_binder_env.py.
+binder-test: $(STAMP)
+	$(BIN)/python -m pytest -m binder tests/test_binder_env.py
+
+# The README's images: timing plots (quick benchmark) and lesson screenshots (browser test).
+screenshots: $(STAMP) browser
+	$(BIN)/python scripts/make_screenshots.py
+	KMSLAB_SCREENSHOTS=docs/images $(BIN)/python -m pytest -m browser tests/browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

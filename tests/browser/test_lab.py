@@ -1,0 +1,193 @@
+"""Lessons 1 and 2 in JupyterLab in headless Chromium, checked the way a learner sees them.
+
+Each test opens a lesson in a fresh JupyterLab workspace, clears its saved outputs and runs
+every cell from the Run menu, then uses the widgets with the mouse: it picks options in the
+dropdowns, clicks the buttons and reads what the page shows. Expected values come from the
+catalogue (:mod:`kmslab.specs`) and from the local KMS itself, never from the widget code.
+
+Screenshots go to ``KMSLAB_SCREENSHOTS`` when set (``make screenshots`` sets docs/images),
+else to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from kmslab import specs
+from kmslab.exceptions import KMSError
+from kmslab.local import LocalKMS
+from tests.browser.labserver import (
+    REPO,
+    LabServer,
+    cells_with_errors,
+    error_text,
+    open_notebook,
+    run_all_cells,
+    screenshot,
+)
+
+pytestmark = pytest.mark.browser
+
+LESSON_1 = "notebooks/01_creating_keys.ipynb"
+LESSON_2 = "notebooks/02_comparing_operations.ipynb"
+#: What varies from run to run in an AWS message: ARNs and key ids.
+_VARYING = re.compile(r"arn:aws:kms:\S+?:key/[0-9a-f-]+|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    configured = os.environ.get("KMSLAB_SCREENSHOTS")
+    if not configured:
+        return tmp_path_factory.mktemp("screenshots")
+    path = Path(configured)
+    path = path if path.is_absolute() else REPO / path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def page_errors(page: Page) -> Iterator[list[str]]:
+    """JavaScript errors the page raised while the test ran (a widget that fails to render)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield errors
+
+
+# -- what a learner sees -----------------------------------------------------------------------
+
+
+def dropdown(scope: Locator, label: str) -> Locator:
+    """The ``<select>`` of the ipywidgets Dropdown whose description is ``label``."""
+    labelled = scope.page.locator(
+        "label.widget-label", has_text=re.compile(rf"^{re.escape(label)}$")
+    )
+    return scope.locator(".widget-dropdown").filter(has=labelled).locator("select")
+
+
+def widget_output(panel: Locator, button: str) -> Locator:
+    """The cell output that holds a widget with a button labelled ``button``."""
+    return (
+        panel.locator(".jp-OutputArea-output")
+        .filter(has=panel.page.get_by_role("button", name=button, exact=True))
+        .first
+    )
+
+
+def cell_of(output: Locator) -> Locator:
+    """The notebook cell (code and output) that holds ``output``: what a screenshot shows."""
+    return output.locator("xpath=ancestor::div[contains(concat(' ', @class, ' '), ' jp-Cell ')]")
+
+
+def option_patterns(names: list[str]) -> list[re.Pattern[str]]:
+    """One pattern per option: the key spec name, then anything (a region note, say)."""
+    return [re.compile(rf"^{re.escape(name)}\b") for name in names]
+
+
+def run_lesson(page: Page, lab: LabServer, path: str) -> Locator:
+    """Open ``path``, run all its cells, and check that only cells meant to raise show an error."""
+    assert (REPO / path).is_file(), f"{path} is missing"
+    panel = open_notebook(page, lab, path)
+    run_all_cells(page, panel)
+    cells = json.loads((REPO / path).read_text())["cells"]
+    meant = {i for i, c in enumerate(cells) if "raises-exception" in c["metadata"].get("tags", [])}
+    unexpected = {i: error_text(panel, i) for i in cells_with_errors(panel) if i not in meant}
+    assert unexpected == {}
+    expect(panel.get_by_text("Error displaying widget")).to_have_count(0)
+    return panel
+
+
+def refusal(spec: str, usage: str, operation: str, **params: Any) -> KMSError:
+    """The error the local KMS gives ``operation`` on a new (spec, usage) key."""
+    kms = LocalKMS()
+    key_id = kms.call("CreateKey", KeySpec=spec, KeyUsage=usage)["KeyMetadata"]["KeyId"]
+    with pytest.raises(KMSError) as raised:
+        kms.call(operation, KeyId=key_id, **params)
+    return raised.value
+
+
+# -- lesson 1: creating keys ---------------------------------------------------------------------
+
+
+def test_lesson1_key_creator(
+    page: Page, lab: LabServer, screenshot_dir: Path, page_errors: list[str]
+) -> None:
+    panel = run_lesson(page, lab, LESSON_1)
+    creator = widget_output(panel, "Create key")
+    creator.scroll_into_view_if_needed()
+    usage, spec = dropdown(creator, "Usage"), dropdown(creator, "Key spec")
+    expect(usage).to_be_visible()
+    expect(usage.locator("option")).to_have_text(list(specs.KEY_USAGES))
+
+    # Each usage offers exactly the catalogue's key specs for it.
+    for chosen in ("SIGN_VERIFY", "KEY_AGREEMENT", "ENCRYPT_DECRYPT"):
+        usage.select_option(chosen)
+        offered = [s.name for s in specs.for_usage(chosen)]
+        expect(spec.locator("option")).to_have_text(option_patterns(offered))
+
+    usage.select_option("SIGN_VERIFY")
+    spec_option = spec.locator("option", has_text=re.compile(r"^ECC_NIST_P256$"))
+    expect(spec_option).to_have_count(1)
+    spec.select_option("ECC_NIST_P256")
+    creator.get_by_role("button", name="Create key", exact=True).click()
+
+    result = creator.locator(".widget-html").last
+    for shown in ("ECC_NIST_P256", "SIGN_VERIFY", "Enabled", "ECDSA_SHA_256", "arn:aws:kms:"):
+        expect(result).to_contain_text(shown)
+    screenshot(page, cell_of(creator), screenshot_dir / "lesson1-key-creator.png")
+    assert page_errors == []
+
+
+# -- lesson 2: comparing operations ----------------------------------------------------------------
+
+
+def test_lesson2_matrix_and_refused_operation(
+    page: Page, lab: LabServer, screenshot_dir: Path, page_errors: list[str]
+) -> None:
+    panel = run_lesson(page, lab, LESSON_2)
+
+    matrix = (
+        panel.locator(".jp-OutputArea-output")
+        .filter(has=page.locator("table"))
+        .filter(has_text="GetPublicKey")
+        .first
+    )
+    expect(matrix).to_contain_text("InvalidKeyUsageException")
+    matrix.scroll_into_view_if_needed()
+    screenshot(page, cell_of(matrix), screenshot_dir / "lesson2-matrix.png")
+
+    explorer = panel.locator(".jp-OutputArea-output").filter(
+        has=page.locator("label.widget-label", has_text=re.compile(r"^Operation$"))
+    )
+    explorer = explorer.first
+    explorer.scroll_into_view_if_needed()
+    key, operation = dropdown(explorer, "Key"), dropdown(explorer, "Operation")
+    expect(key).to_be_visible()
+
+    # ipywidgets shows the spaces of an option's label as no-break spaces.
+    labels = key.locator("option").all_text_contents()
+    ecc_signing = next(
+        label
+        for label in labels
+        if label.replace("\xa0", " ").startswith("ECC_NIST_P256 / SIGN_VERIFY ")
+    )
+    key.select_option(label=ecc_signing)
+    result = explorer.locator(".widget-html").last
+
+    operation.select_option("Sign")
+    expect(result).to_contain_text("allowed")
+
+    operation.select_option("Encrypt")
+    refused = refusal("ECC_NIST_P256", "SIGN_VERIFY", "Encrypt", Plaintext=b"x")
+    expect(result).to_contain_text(refused.code)
+    shown = result.locator("code").inner_text()
+    assert _VARYING.sub("<key>", shown) == _VARYING.sub("<key>", refused.message)
+    screenshot(page, cell_of(explorer), screenshot_dir / "lesson2-refused-op.png")
+    assert page_errors == []
