@@ -36,12 +36,37 @@ def service_model() -> Any:
     return botocore.session.get_session().get_service_model("kms")
 
 
+class _Shape:
+    """A botocore shape with what validation reads computed once.
+
+    botocore's ``Shape.metadata`` and ``required_members`` build new objects on every access;
+    validating every request through them would cost more than the cryptography does.
+    """
+
+    __slots__ = ("key", "member", "members", "metadata", "required_members", "type_name", "value")
+
+    def __init__(self, shape: Any) -> None:
+        self.type_name: str = shape.type_name
+        self.metadata: dict[str, Any] = dict(shape.metadata)
+        self.required_members: tuple[str, ...] = ()
+        self.members: dict[str, _Shape] = {}
+        self.member = self.key = self.value = None
+        if self.type_name == "structure":
+            self.required_members = tuple(shape.required_members)
+            self.members = {name: _Shape(m) for name, m in shape.members.items()}
+        elif self.type_name == "list":
+            self.member = _Shape(shape.member)
+        elif self.type_name == "map":
+            self.key, self.value = _Shape(shape.key), _Shape(shape.value)
+
+
 @cache
-def input_shape(operation: str) -> Any:
+def input_shape(operation: str) -> _Shape | None:
     model = service_model()
     if operation not in model.operation_names:
         raise UnknownOperationException(f"Unknown operation {operation}")
-    return model.operation_model(operation).input_shape
+    shape = model.operation_model(operation).input_shape
+    return _Shape(shape) if shape is not None else None
 
 
 @cache
