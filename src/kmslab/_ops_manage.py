@@ -281,8 +281,10 @@ def list_resource_tags(kms: LocalKMS, p: Params) -> Params:
 
 def _alias_name(name: str) -> str:
     if not name.startswith("alias/") or name == "alias/":
+        # AWS's own wording for this mistake.
         raise ValidationException(
-            f"Alias name {name} must begin with 'alias/' followed by a name, e.g. alias/my-key."
+            'Alias must start with the prefix "alias/". Please see '
+            "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
         )
     if name.startswith("alias/aws/"):
         raise InvalidAliasNameException(
