@@ -9,10 +9,8 @@ fastest sample, the least noisy figure). Absolute times are never asserted.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +18,17 @@ from typing import Any
 
 import pytest
 
-from kmslab import bench, bench_kms, bench_plots, ciphertext, cli, specs
+from kmslab import (
+    bench,
+    bench_harness,
+    bench_kms,
+    bench_openssl,
+    bench_plots,
+    bench_progress,
+    ciphertext,
+    cli,
+    specs,
+)
 from kmslab._crypto import aes
 
 MEASURED_FAMILIES = ("aes", "hmac", "ec")
@@ -288,141 +296,6 @@ def test_progress_is_told_after_each_measurement() -> None:
     assert seen[-1][2] == "HMAC_256 verify_mac HMAC_SHA_256 32 B [primitive]"
 
 
-def test_terminal_progress_bar() -> None:
-    out = io.StringIO()
-    bar = bench.TerminalProgress(out, width=10)
-    bar(5, 10, "RSA_2048 sign")
-    bar(10, 10, "done")
-    text = out.getvalue()
-    assert "[#####.....] 5/10 RSA_2048 sign" in text
-    assert "[##########] 10/10 done" in text and text.endswith("\n")
-
-
-def test_no_progress_bar_in_ci_or_a_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    monkeypatch.setattr(sys, "stderr", Tty())
-    monkeypatch.delenv("CI", raising=False)
-    assert isinstance(bench.default_progress(), bench.TerminalProgress)
-    monkeypatch.setenv("CI", "true")
-    assert bench.default_progress() is None
-    monkeypatch.delenv("CI")
-    monkeypatch.setattr(sys, "stderr", io.StringIO())
-    assert bench.default_progress() is None
-
-
-def test_notebook_progress_widget() -> None:
-    widget, progress = bench.notebook_progress("Timing")
-    bar, label = widget.children
-    assert bar.description == "Timing"
-    progress(7, 9, "ML_DSA_44 sign")
-    assert (bar.value, bar.max, label.value) == (7, 9, "7/9 ML_DSA_44 sign")
-
-
-# -- openssl speed -----------------------------------------------------------------------------
-
-# Captured from `openssl speed -mr -seconds 1 -elapsed rsa2048 ecdsap256 ed25519 ecdhp256`
-# and `-evp aes-256-gcm -bytes 16384`, `-hmac sha256 -bytes 32` (OpenSSL 3.0).
-OPENSSL_MR = """\
-+DTP:2048:private:rsa:1
-+R1:1037:2048:1.00
-+DTP:2048:public:rsa:1
-+R2:42610:2048:1.00
-+DTP:256:sign:ecdsa:1
-+R5:41319:256:1.00
-+DTP:256:verify:ecdsa:1
-+R6:13704:256:1.00
-+DTP:256::ecdh:1
-+R7:18440:256:1.00
-+DTP:253:sign:Ed25519:1
-+R8:21829:253:Ed25519:1.00
-+DTP:253:verify:Ed25519:1
-+R9:8336:253:Ed25519:1.00
-+F2:2:2048:1037.000000:42610.000000
-+DT:AES-256-GCM:1:16384
-+R:209157:AES-256-GCM:1.000000
-+H:16384
-+DT:hmac(sha256):1:32
-+R:3740339:hmac(sha256):1.000000
-"""
-
-
-def test_parse_openssl_speed() -> None:
-    figures = bench.parse_openssl_speed(OPENSSL_MR)
-    assert figures == {
-        ("rsa", "sign", 2048): 1037.0,
-        ("rsa", "verify", 2048): 42610.0,
-        ("ecdsa", "sign", 256): 41319.0,
-        ("ecdsa", "verify", 256): 13704.0,
-        ("ecdh", "derive", 256): 18440.0,
-        ("ed25519", "sign", 253): 21829.0,
-        ("ed25519", "verify", 253): 8336.0,
-        ("aes-256-gcm", "encrypt", 16384): 209157.0,
-        ("hmac(sha256)", "generate_mac", 32): 3740339.0,
-    }
-
-
-def test_parse_openssl_speed_ignores_what_it_does_not_understand() -> None:
-    assert bench.parse_openssl_speed("garbage\n+DTP:x:y\n+R1:notanumber:1:1\n+R:5:x:0") == {}
-
-
-def test_openssl_missing_is_a_note(results: bench.Results, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(shutil, "which", lambda name: None)
-    assert bench.run_openssl_speed(results.records) == (
-        [],
-        ["openssl is not installed: no reference point."],
-    )
-    ratios, notes = bench.run_openssl_speed(results.records[:3], openssl="/nonexistent/openssl")
-    assert ratios == [] and any("failed" in n for n in notes)
-
-
-FAKE_OPENSSL = """\
-import sys
-args = sys.argv[1:]
-if args == ["version"]:
-    print("OpenSSL 0.0 (a stand-in)")
-    sys.exit(0)
-names = args[5:]  # after: speed -mr -elapsed -seconds N
-if len(names) > 1:
-    sys.exit("speed: unknown algorithm")  # as a build that lacks one of them does
-out = {
-    "ecdsap256": "+DTP:256:sign:ecdsa:1\\n+R5:1000:256:1.00\\n"
-    "+DTP:256:verify:ecdsa:1\\n+R6:500:256:2.0",
-    "ecdhp256": "+DTP:256::ecdh:1\\n+R7:800:256:1.00",
-}
-sys.stderr.write(out[names[0]] + "\\n")
-"""
-
-
-def test_openssl_runs_each_algorithm_alone_when_a_joint_run_fails(
-    results: bench.Results, tmp_path: Path
-) -> None:
-    fake = tmp_path / "openssl"
-    fake.write_text(f"#!{sys.executable}\n{FAKE_OPENSSL}")
-    fake.chmod(0o755)
-    p256 = [r for r in results.records if r.key_spec == "ECC_NIST_P256" and r.layer == "primitive"]
-    ratios, notes = bench.run_openssl_speed(p256, openssl=str(fake))
-    assert {(x.operation, x.openssl_ops_per_s) for x in ratios} == {
-        ("sign", 1000.0),
-        ("verify", 250.0),
-        ("derive", 800.0),
-    }
-    assert len(notes) == 1 and "OpenSSL 0.0 (a stand-in)" in notes[0]
-
-
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl command")
-def test_openssl_speed_gives_a_ratio(results: bench.Results) -> None:
-    mac = results.find("HMAC_224", "generate_mac")
-    ratios, notes = bench.run_openssl_speed([mac], seconds=1)
-    assert all("compares two builds" in n for n in notes)  # at most the versions differ
-    [ratio] = ratios
-    assert ratio.openssl_algorithm == "sha224" and ratio.openssl_ops_per_s > 0
-    assert ratio.ratio == pytest.approx(mac.ops_per_s / ratio.openssl_ops_per_s)
-    assert "HMAC_224 generate_mac" in bench.format_openssl(ratios)
-
-
 # -- the KMS view ------------------------------------------------------------------------------
 
 
@@ -518,15 +391,7 @@ def test_ops_per_second_has_a_bar_per_pair_and_layer(results: bench.Results) -> 
     assert ax.get_xscale() == "log"
 
 
-# -- the harness and the command line ------------------------------------------------------------
-
-
-def test_harness_overhead_reports_ratios(capsys: pytest.CaptureFixture[str]) -> None:
-    checks = bench.harness_overhead("test")
-    assert [c.target for c in checks] == [1.10, 1.15, None]
-    assert all(c.ours_s > 0 and c.bare_s > 0 and c.ratio > 0 for c in checks)
-    out = capsys.readouterr().out
-    assert "RSA_2048 sign RSASSA_PSS_SHA_256" in out and "ratio" in out
+# -- the command line and the names kmslab.bench re-exports -----------------------------------
 
 
 def test_cli_bench(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -548,10 +413,27 @@ def test_cli_refuses_an_unknown_family(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_importing_bench_stays_light() -> None:
+    # The split-out modules first: each imports without kmslab.bench having been imported.
     code = (
-        "import sys, kmslab.bench, kmslab.bench_kms, kmslab.bench_plots; "
+        "import sys, kmslab.bench_harness, kmslab.bench_openssl, kmslab.bench_progress, "
+        "kmslab.bench, kmslab.bench_kms, kmslab.bench_plots; "
         "print(sorted(m for m in ('matplotlib', 'ipywidgets', 'boto3', 'botocore') "
         "if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("module", "names"),
+    [
+        (bench_openssl, bench_openssl.__all__),
+        (bench_harness, bench_harness.__all__),
+        (bench_progress, bench_progress.__all__),
+    ],
+)
+def test_moved_names_are_still_found_in_bench(module: Any, names: list[str]) -> None:
+    # Notebooks, widgets and scripts call bench.notebook_progress, bench.default_progress...
+    for name in names:
+        assert getattr(bench, name) is getattr(module, name)
+        assert name in bench.__all__

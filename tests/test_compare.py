@@ -5,6 +5,8 @@ AWS's "operations by key type" table, copied here by hand from the AWS KMS Devel
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from typing import Any
 
@@ -215,6 +217,18 @@ def test_measurement_leaves_every_key_enabled(lab_kms: LocalKMS, measured: Matri
     assert {s for (_, _, origin), s in states.items() if origin == "AWS_KMS"} == {"Enabled"}
     assert {s for (_, _, origin), s in states.items() if origin == "EXTERNAL"} == {"PendingImport"}
     assert sum(1 for (_, _, origin) in states if origin == "AWS_KMS") == 28
+
+
+def test_the_measurement_module_imports_first_and_is_re_exported() -> None:
+    # kmslab.compare imports kmslab.compare_measure; the reverse happens only when measuring.
+    code = (
+        "import sys, kmslab.compare_measure as m, kmslab.compare as c; "
+        "assert c.measured_matrix is m.measured_matrix and c.SETUPS is m.SETUPS; "
+        "assert c.ARGUMENTS is m.ARGUMENTS and c.MeasurementError is m.MeasurementError; "
+        "print('matplotlib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
 
 
 def test_every_measured_operation_has_arguments() -> None:

@@ -32,9 +32,11 @@ careful numbers, several minutes):
 >>> print(bench.format_table(results.records))  # doctest: +SKIP
 
 From a shell: ``kmslab bench --quick --json bench.json --plot bench.png``,
-``kmslab bench --only rsa ec --openssl`` (our figures as a ratio of ``openssl speed``), and
-``kmslab bench --check-harness`` (the harness against a bare timeit loop).
-Plots live in :mod:`kmslab.bench_plots`; what a call costs on AWS in :mod:`kmslab.bench_kms`.
+``kmslab bench --only rsa ec --openssl`` (our figures as a ratio of ``openssl speed``:
+:mod:`kmslab.bench_openssl`), and ``kmslab bench --check-harness`` (the harness against a
+bare timeit loop: :mod:`kmslab.bench_harness`). The calls timed on each layer are prepared
+in :mod:`kmslab._bench_calls`, progress bars are in :mod:`kmslab.bench_progress`, plots in
+:mod:`kmslab.bench_plots`, and what a call costs on AWS in :mod:`kmslab.bench_kms`.
 """
 
 from __future__ import annotations
@@ -48,20 +50,33 @@ import json
 import math
 import os
 import platform
-import shutil
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from kmslab import specs
+from kmslab._bench_calls import Subject, catalogue_bytes
 from kmslab._crypto import family
+
+# The reference checks and the progress bars live in their own modules; their names are
+# re-exported here, where the notebooks and scripts have always found them.
+from kmslab.bench_harness import HarnessCheck, harness_overhead
+from kmslab.bench_openssl import (
+    OpenSSLRatio,
+    format_openssl,
+    parse_openssl_speed,
+    run_openssl_speed,
+)
+from kmslab.bench_progress import (
+    Progress,
+    TerminalProgress,
+    default_progress,
+    notebook_progress,
+)
 
 __all__ = [
     "FAMILIES",
@@ -86,6 +101,7 @@ __all__ = [
     "environment",
     "format_by_strength",
     "format_openssl",
+    "format_size",
     "format_table",
     "format_time",
     "harness_overhead",
@@ -191,6 +207,11 @@ MODES: dict[str, Mode] = {
         ),
     )
 }  # fmt: skip
+
+
+def _mode(mode: Mode | str) -> Mode:
+    """A mode, given as itself or by name."""
+    return MODES[mode] if isinstance(mode, str) else mode
 
 
 # -- records -------------------------------------------------------------------------------
@@ -497,7 +518,7 @@ def plan(
     >>> notes
     ['SM2 skipped: kmslab does not implement sm2 cryptography.']
     """
-    m = MODES[mode] if isinstance(mode, str) else mode
+    m = _mode(mode)
     wanted_ops = None if operations is None else set(operations)
     wanted_layers = tuple(layers)
     tasks: list[Task] = []
@@ -524,238 +545,10 @@ def plan(
     return tasks, notes
 
 
-# -- preparing the calls -------------------------------------------------------------------
-
-Prepared = dict[str, tuple[Callable[[], object], int | None, int | None]]
-"""operation -> (the call to time, artifact bytes, overhead bytes)."""
-
-
-@dataclass
-class _Subject:
-    """The keys of one spec: a primitive key object and KMS keys (one per usage)."""
-
-    info: specs.KeySpecInfo
-    module: ModuleType
-    client: Any
-    key: Any = None
-    key_ids: dict[str, str] = field(default_factory=dict)
-    prepared: dict[tuple[str, str, int], Prepared] = field(default_factory=dict)
-
-    def calls(self, t: Task) -> Prepared:
-        """The timed calls for a task's algorithm and size, prepared once for both operations."""
-        assert t.algorithm is not None
-        cache_key = (t.layer, t.algorithm.name, t.message_bytes)
-        if cache_key not in self.prepared:
-            prepare = _primitive_calls if t.layer == "primitive" else _kms_calls
-            self.prepared[cache_key] = prepare(self, t)
-        return self.prepared[cache_key]
-
-    def primitive_key(self) -> Any:
-        if self.key is None:
-            self.key = self.module.generate(self.info)
-        return self.key
-
-    def kms_key(self, usage: str) -> str:
-        if usage not in self.key_ids:
-            made = self.client.create_key(KeySpec=self.info.name, KeyUsage=usage)
-            self.key_ids[usage] = made["KeyMetadata"]["KeyId"]
-        return self.key_ids[usage]
-
-    def key_sizes(self) -> tuple[int | None, int]:
-        key = self.primitive_key()
-        if isinstance(key, bytes):
-            return None, len(key)
-        return len(self.module.public_der(key)), len(self.module.private_der(key))
-
-
-def _kms_like_aad() -> bytes:
-    """Authenticated data as long as the local KMS's (its blob header before the nonce)."""
-    from kmslab import ciphertext
-    from kmslab._crypto import aes
-
-    return bytes(ciphertext.HEADER_BYTES - aes.NONCE_BYTES)
-
-
-def _check(ok: bool, what: str) -> None:
-    """A timed call must work: a benchmark of a broken round trip measures nothing."""
-    if not ok:
-        raise RuntimeError(f"benchmark set-up: {what} did not round-trip")
-
-
-def _primitive_calls(s: _Subject, t: Task) -> Prepared:
-    mod, key, alg, info = s.module, s.primitive_key(), t.algorithm, s.info
-    assert alg is not None
-    data = os.urandom(t.message_bytes)
-    kind, mt = alg.kind, t.message_type
-    if kind == "encryption" and info.symmetric:
-        aad = _kms_like_aad()
-        key = mod.cipher(key)  # as the local KMS keeps it: one AES-GCM object per key version
-        nonce, sealed = mod.seal(key, data, aad)
-        _check(mod.open_(key, nonce, sealed, aad) == data, "AES-GCM")
-        size = len(nonce) + len(sealed)
-        return {
-            "encrypt": (lambda: mod.seal(key, data, aad), size, size - len(data)),
-            "decrypt": (lambda: mod.open_(key, nonce, sealed, aad), size, size - len(data)),
-        }
-    if kind == "encryption":
-        ct = mod.encrypt(key, alg, data)
-        _check(mod.decrypt(key, alg, ct) == data, alg.name)
-        over = len(ct) - len(data)
-        return {
-            "encrypt": (lambda: mod.encrypt(key, alg, data), len(ct), over),
-            "decrypt": (lambda: mod.decrypt(key, alg, ct), len(ct), over),
-        }
-    if kind == "signing":
-        sig = mod.sign(key, alg, data, mt)
-        mod.verify(key, alg, data, mt, sig)  # raises CryptoFailure on a bad signature
-        return {
-            "sign": (lambda: mod.sign(key, alg, data, mt), len(sig), None),
-            "verify": (lambda: mod.verify(key, alg, data, mt, sig), len(sig), None),
-        }
-    if kind == "mac":
-        tag = mod.mac(key, alg, data)
-        mod.verify_mac(key, alg, data, tag)
-        return {
-            "generate_mac": (lambda: mod.mac(key, alg, data), len(tag), None),
-            "verify_mac": (lambda: mod.verify_mac(key, alg, data, tag), len(tag), None),
-        }
-    if kind == "key_agreement":
-        other = mod.generate(info)
-        peer, secret = mod.public_der(other), mod.derive(other, mod.public_der(key))
-        _check(mod.derive(key, peer) == secret, "ECDH")
-        return {"derive": (lambda: mod.derive(key, peer), len(secret), None)}
-    shared, kem_ct = mod.encapsulate(key)
-    _check(mod.decapsulate(key, kem_ct) == shared, "ML-KEM")
-    return {
-        "encapsulate": (lambda: mod.encapsulate(key), len(kem_ct), None),
-        "decapsulate": (lambda: mod.decapsulate(key, kem_ct), len(kem_ct), None),
-    }
-
-
-def _kms_calls(s: _Subject, t: Task) -> Prepared:
-    c, alg, info = s.client, t.algorithm, s.info
-    assert alg is not None
-    usage = next(u.name for u in info.usages if alg in u.algorithms)
-    kid = s.kms_key(usage)
-    data = os.urandom(t.message_bytes)
-    p: dict[str, Any]
-    if alg.kind == "encryption":
-        p = {"KeyId": kid, "EncryptionAlgorithm": alg.name}
-        blob = c.encrypt(Plaintext=data, **p)["CiphertextBlob"]
-        _check(c.decrypt(CiphertextBlob=blob, **p)["Plaintext"] == data, "Encrypt/Decrypt")
-        over = len(blob) - len(data)
-        return {
-            "encrypt": (lambda: c.encrypt(Plaintext=data, **p), len(blob), over),
-            "decrypt": (lambda: c.decrypt(CiphertextBlob=blob, **p), len(blob), over),
-        }
-    if alg.kind == "signing":
-        p = {
-            "KeyId": kid,
-            "SigningAlgorithm": alg.name,
-            "Message": data,
-            "MessageType": t.message_type,
-        }
-        sig = c.sign(**p)["Signature"]
-        _check(c.verify(Signature=sig, **p)["SignatureValid"], "Sign/Verify")
-        return {
-            "sign": (lambda: c.sign(**p), len(sig), None),
-            "verify": (lambda: c.verify(Signature=sig, **p), len(sig), None),
-        }
-    if alg.kind == "mac":
-        p = {"KeyId": kid, "MacAlgorithm": alg.name, "Message": data}
-        tag = c.generate_mac(**p)["Mac"]
-        _check(c.verify_mac(Mac=tag, **p)["MacValid"], "GenerateMac/VerifyMac")
-        return {
-            "generate_mac": (lambda: c.generate_mac(**p), len(tag), None),
-            "verify_mac": (lambda: c.verify_mac(Mac=tag, **p), len(tag), None),
-        }
-    if alg.kind == "key_agreement":
-        other = s.module.generate(info)
-        p = {"KeyId": kid, "KeyAgreementAlgorithm": alg.name}
-        p["PublicKey"] = s.module.public_der(other)
-        secret = c.derive_shared_secret(**p)["SharedSecret"]
-        public = c.get_public_key(KeyId=kid)["PublicKey"]
-        _check(s.module.derive(other, public) == secret, "DeriveSharedSecret")
-        return {"derive": (lambda: c.derive_shared_secret(**p), len(secret), None)}
-    p = {"KeyId": kid, "EncapsulationAlgorithm": alg.name}
-    made = c.encapsulate(**p)
-    kem_ct = made["SharedSecretCiphertextBlob"]
-    again = c.decapsulate(SharedSecretCiphertextBlob=kem_ct, **p)["SharedSecret"]
-    _check(again == made["SharedSecret"], "Encapsulate/Decapsulate")
-    return {
-        "encapsulate": (lambda: c.encapsulate(**p), len(kem_ct), None),
-        "decapsulate": (
-            lambda: c.decapsulate(SharedSecretCiphertextBlob=kem_ct, **p),
-            len(kem_ct),
-            None,
-        ),
-    }
-
-
-def _catalogue_bytes(alg: specs.Algorithm) -> int | None:
-    return {
-        "encryption": alg.ciphertext_bytes,
-        "signing": alg.signature_bytes,
-        "mac": alg.mac_bytes,
-        "key_agreement": alg.shared_secret_bytes,
-        "encapsulation": alg.ciphertext_bytes,
-    }[alg.kind]
-
-
 # -- running -------------------------------------------------------------------------------
 
 
-class Progress(Protocol):
-    """Told after each measurement: ``done`` of ``total``, and what was just measured."""
-
-    def __call__(self, done: int, total: int, label: str) -> None: ...
-
-
-class TerminalProgress:
-    """A one-line progress bar on stderr (use :func:`default_progress` to get one)."""
-
-    def __init__(self, stream: Any = None, width: int = 24) -> None:
-        self.stream = stream or sys.stderr
-        self.width = width
-
-    def __call__(self, done: int, total: int, label: str) -> None:
-        filled = self.width * done // max(total, 1)
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r[{bar}] {done}/{total} {label[:60]:<60}")
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def default_progress() -> Progress | None:
-    """A terminal bar when stderr is a terminal, and nothing in CI (``CI`` set) or a pipe."""
-    if os.environ.get("CI") or not sys.stderr.isatty():
-        return None
-    return TerminalProgress()
-
-
-def notebook_progress(description: str = "Benchmark") -> tuple[Any, Progress]:
-    """An ipywidgets progress bar with a label, and the callback that moves it.
-
-    >>> widget, progress = notebook_progress()
-    >>> progress(3, 12, "RSA_2048 sign")
-    >>> widget.children[0].value, widget.children[0].max, widget.children[1].value
-    (3, 12, '3/12 RSA_2048 sign')
-    """
-    import ipywidgets
-
-    bar = ipywidgets.IntProgress(value=0, min=0, max=1, description=description)
-    text = ipywidgets.Label(value="")
-
-    def update(done: int, total: int, label: str) -> None:
-        bar.max = max(total, 1)
-        bar.value = done
-        text.value = f"{done}/{total} {label}"
-
-    return ipywidgets.HBox([bar, text]), update
-
-
-def _time_keygen(s: _Subject, t: Task, m: Mode) -> tuple[list[float], int]:
+def _time_keygen(s: Subject, t: Task, m: Mode) -> tuple[list[float], int]:
     """Time key generation: one key per sample when a key takes long, many samples then.
 
     On the primitive layer the last key made becomes the spec's working key. The kms layer
@@ -791,7 +584,7 @@ def _time_keygen(s: _Subject, t: Task, m: Mode) -> tuple[list[float], int]:
     )
 
 
-def _measure(s: _Subject, t: Task, m: Mode) -> Record:
+def _measure(s: Subject, t: Task, m: Mode) -> Record:
     alg = t.algorithm
     common: dict[str, Any] = {
         "key_spec": t.info.name,
@@ -822,7 +615,7 @@ def _measure(s: _Subject, t: Task, m: Mode) -> Record:
         per_call, loops = time_callable(
             fn, min_sample_s=m.min_sample_s, samples=m.samples, warmup_s=m.warmup_s
         )
-        catalogue = _catalogue_bytes(alg)
+        catalogue = catalogue_bytes(alg)
     public, private = s.key_sizes()  # after keygen: its last key is the working key
     return Record(
         **common,
@@ -853,15 +646,15 @@ def benchmark(
     """
     import kmslab
 
-    m = MODES[mode] if isinstance(mode, str) else mode
+    m = _mode(mode)
     tasks, notes = plan(m, families=families, specs=specs, operations=operations, layers=layers)
     env = environment(m.name)
     client = kmslab.client("local") if any(t.layer == "kms" for t in tasks) else None
-    subjects: dict[str, _Subject] = {}
+    subjects: dict[str, Subject] = {}
     records = []
     for done, task in enumerate(tasks, 1):
         info = task.info
-        subject = subjects.setdefault(info.name, _Subject(info, family(info.family), client))
+        subject = subjects.setdefault(info.name, Subject(info, family(info.family), client))
         records.append(_measure(subject, task, m))
         if progress is not None:
             progress(done, len(tasks), task.label)
@@ -976,7 +769,12 @@ def format_time(seconds: float) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-def _size(n: int) -> str:
+def format_size(n: int) -> str:
+    """A byte count in the largest binary unit that divides it.
+
+    >>> format_size(16), format_size(4096), format_size(2**20), format_size(1500)
+    ('16 B', '4 KiB', '1 MiB', '1500 B')
+    """
     if n >= _MIB and n % _MIB == 0:
         return f"{n // _MIB} MiB"
     if n >= _KIB and n % _KIB == 0:
@@ -993,7 +791,7 @@ def format_table(records: Iterable[Record]) -> str:
         rows.append(
             (
                 r.key_spec, r.operation, r.algorithm or "-",
-                _size(r.message_bytes) if r.message_bytes else "-", r.layer,
+                format_size(r.message_bytes) if r.message_bytes else "-", r.layer,
                 format_time(r.median_s), format_time(r.iqr_s),
                 "n/a" if math.isnan(r.ops_per_s) else f"{r.ops_per_s:,.0f}",
                 f"{r.samples}x{r.loops}" if r.applicable else "-",
@@ -1011,278 +809,6 @@ def format_table(records: Iterable[Record]) -> str:
         ).rstrip()
         for row in rows
     )
-
-
-# -- the reference point: openssl speed ----------------------------------------------------
-
-#: SEC curve names (the catalogue's) -> the suffix ``openssl speed`` gives them.
-_OPENSSL_CURVES = {"secp256r1": "p256", "secp384r1": "p384", "secp521r1": "p521"}
-#: ``+DTP`` "what" field of ``openssl speed -mr`` -> our operation (3.0 says private/public).
-_OPENSSL_WHAT = {"private": "sign", "public": "verify", "sign": "sign", "verify": "verify"}
-
-
-@dataclass(frozen=True, slots=True)
-class OpenSSLRatio:
-    """Our primitive figure as a ratio of ``openssl speed``'s for the same algorithm.
-
-    ``ratio`` is our operations per second over openssl's: 0.9 means we reach 90% of the
-    C tool's rate (the rest is Python, cryptography's bindings and kmslab's wrapper).
-    """
-
-    key_spec: str
-    operation: str
-    algorithm: str
-    message_bytes: int
-    openssl_algorithm: str
-    ops_per_s: float
-    openssl_ops_per_s: float
-    ratio: float
-
-
-def _openssl_target(r: Record) -> tuple[str, str, tuple[str, str, int | None]] | None:
-    """How openssl times what a primitive record measured, or None when it cannot.
-
-    (kind, openssl name, (algorithm, operation, bits or bytes) as parsed from its output).
-    Kinds: "pki" (one ``openssl speed`` run for all), "evp" and "hmac" (a run per size).
-    """
-    info = specs.get(r.key_spec)
-    alg = info.algorithm(r.algorithm) if r.algorithm else None
-    if r.layer != "primitive" or not r.applicable or alg is None:
-        return None
-    op, bits = r.operation, info.key_bits
-    if info.family == "rsa" and alg.kind == "signing" and alg.padding == "PKCS1v15":
-        return "pki", f"rsa{bits}", ("rsa", op, bits)
-    if info.family == "ec" and info.curve in _OPENSSL_CURVES:
-        prefix = "ecdh" if alg.kind == "key_agreement" else "ecdsa"
-        return "pki", prefix + _OPENSSL_CURVES[info.curve], (prefix, op, bits)
-    if info.family == "edwards" and alg.kind == "signing" and "RAW" in alg.message_types:
-        return "pki", "ed25519", ("ed25519", op, None)  # openssl counts 253 bits
-    if info.family == "aes" and op == "encrypt":
-        name = f"aes-{bits}-gcm"
-        return "evp", name, (name, op, r.message_bytes)
-    if info.family == "hmac" and op == "generate_mac" and alg.hash is not None:
-        name = alg.hash.lower()
-        return "hmac", name, (f"hmac({name})", op, r.message_bytes)
-    return None
-
-
-def parse_openssl_speed(text: str) -> dict[tuple[str, str, int], float]:
-    """Operations per second from ``openssl speed -mr`` output.
-
-    Keys: (algorithm, operation, bits or bytes); PKI lines give key bits, the others
-    (``-evp``, ``-hmac``) the buffer size. Lines it does not understand are ignored.
-
-    >>> lines = ["+DTP:2048:private:rsa:1", "+R1:1037:2048:1.00",
-    ...          "+DT:AES-256-GCM:1:16384", "+R:209157:AES-256-GCM:1.000000"]
-    >>> parse_openssl_speed("\\n".join(lines))
-    {('rsa', 'sign', 2048): 1037.0, ('aes-256-gcm', 'encrypt', 16384): 209157.0}
-    """
-    out: dict[tuple[str, str, int], float] = {}
-    pending: tuple[str, str, int] | None = None
-    for line in text.splitlines():
-        fields = line.strip().split(":")
-        try:
-            if fields[0] == "+DTP":  # +DTP:bits:what:algorithm:seconds
-                what = _OPENSSL_WHAT.get(fields[2], "derive" if fields[3] == "ecdh" else "")
-                pending = (fields[3].lower(), what, int(fields[1]))
-            elif fields[0] == "+DT":  # +DT:name:seconds:bytes
-                name = fields[1].lower()
-                op = "generate_mac" if name.startswith("hmac(") else "encrypt"
-                pending = (name, op, int(fields[3]))
-            elif fields[0].startswith("+R") and pending is not None:  # +R..:count:...:seconds
-                seconds = float(fields[-1])
-                if pending[1] and seconds > 0:
-                    out[pending] = int(fields[1]) / seconds
-                pending = None
-        except (IndexError, ValueError):
-            pending = None
-    return out
-
-
-def run_openssl_speed(
-    records: Iterable[Record], *, seconds: int = 1, openssl: str | None = None
-) -> tuple[list[OpenSSLRatio], list[str]]:
-    """Time the same algorithms with ``openssl speed -mr -elapsed`` and compare.
-
-    Runs one ``openssl speed`` for the public key algorithms among ``records`` (RSA
-    PKCS #1 v1.5, ECDSA and ECDH on the NIST curves, Ed25519) and one per buffer size for
-    AES-GCM (``-evp``) and HMAC (``-hmac``). Returns the ratios and notes on what could not
-    be compared (no openssl, an algorithm it lacks, output it could not parse).
-    """
-    exe = openssl or shutil.which("openssl")
-    if exe is None:
-        return [], ["openssl is not installed: no reference point."]
-    wanted = [(r, t) for r in records if (t := _openssl_target(r)) is not None]
-    runs: list[tuple[str, ...]] = []
-    pki = sorted({name for _, (kind, name, _) in wanted if kind == "pki"})
-    if pki:
-        runs.append(tuple(pki))
-    for r, (kind, name, _) in wanted:
-        sized: tuple[str, ...] = (f"-{kind}", name, "-bytes", str(r.message_bytes))
-        if kind != "pki" and sized not in runs:
-            runs.append(sized)
-    figures: dict[tuple[str, str, int], float] = {}
-    notes: list[str] = []
-    from cryptography.hazmat.backends.openssl import backend
-
-    try:
-        answer = subprocess.run([exe, "version"], capture_output=True, text=True, timeout=30)
-        version = answer.stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        version = "unknown"
-    if version != backend.openssl_version_text():
-        notes.append(
-            f"The openssl command is {version}; cryptography runs its own "
-            f"{backend.openssl_version_text()}: the ratio compares two builds, not only Python."
-        )
-    while runs:
-        args = runs.pop(0)
-        command = [exe, "speed", "-mr", "-elapsed", "-seconds", str(seconds), *args]
-        try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=30 + 4 * seconds * len(args)
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            notes.append(f"openssl speed {' '.join(args)} failed: {exc}")
-            continue
-        parsed = parse_openssl_speed(done.stderr + "\n" + done.stdout)  # +DT, +R: stderr
-        if not parsed and len(args) > 1 and not args[0].startswith("-"):
-            runs[:0] = [(name,) for name in args]  # one name it lacks fails them all: split
-        elif done.returncode != 0 or not parsed:
-            notes.append(f"openssl speed {' '.join(args)}: no figures (exit {done.returncode})")
-        figures.update(parsed)
-    ratios = []
-    for r, (_, name, (algorithm, op, size)) in wanted:
-        theirs = next(
-            (
-                v
-                for (a, o, n), v in figures.items()
-                if (a, o) == (algorithm, op) and size in (None, n)
-            ),
-            None,
-        )
-        if theirs is None:
-            notes.append(f"openssl gave no figure for {name} {op}: {r.key_spec} not compared.")
-            continue
-        ratios.append(
-            OpenSSLRatio(r.key_spec, r.operation, r.algorithm, r.message_bytes, name,
-                         r.ops_per_s, theirs, r.ops_per_s / theirs)
-        )  # fmt: skip
-    return ratios, notes
-
-
-def format_openssl(ratios: Iterable[OpenSSLRatio]) -> str:
-    """The comparison with openssl as text, one line per figure."""
-    lines = ["key spec / operation / algorithm / message     ours ops/s   openssl ops/s   ratio"]
-    for x in ratios:
-        size = _size(x.message_bytes) if x.message_bytes else ""
-        what = f"{x.key_spec} {x.operation} {x.algorithm} {size}"
-        lines.append(f"{what:<46}{x.ops_per_s:>12,.0f}{x.openssl_ops_per_s:>16,.0f}{x.ratio:>8.2f}")
-    return "\n".join(lines)
-
-
-# -- the harness against a bare timeit loop ------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HarnessCheck:
-    """Our primitive figure against a bare ``timeit`` loop of the same calls, same run.
-
-    ``ours_s`` and ``bare_s`` are the fastest of many short interleaved samples, ``ratio``
-    theirs: above 1 is what the harness (and kmslab's thin wrapper) adds per operation.
-    ``target`` is None for a figure shown for information only.
-    """
-
-    name: str
-    ours_s: float
-    bare_s: float
-    ratio: float
-    target: float | None
-
-    @property
-    def within_target(self) -> bool:
-        return self.target is None or self.ratio <= self.target
-
-
-def _interleaved(ours: Callable[[], object], bare: Any, m: Mode, samples: int) -> HarnessCheck:
-    """Alternate short samples of our loop and timeit's (same loop count, ABBA order) and
-    compare the fastest of each: other processes only ever add time, so the fastest
-    samples are the least disturbed (timeit's own advice)."""
-    _, loops = time_callable(ours, min_sample_s=m.min_sample_s / 4, samples=1, warmup_s=m.warmup_s)
-    mine, theirs = [], []
-    for i in range(samples):  # ABBA order: a drift in load favours neither
-        if i % 2:
-            theirs.append(bare.timeit(loops) / loops)
-        mine.append(_run(ours, loops) / loops)
-        if not i % 2:
-            theirs.append(bare.timeit(loops) / loops)
-    return HarnessCheck("", min(mine), min(theirs), min(mine) / min(theirs), None)
-
-
-def harness_overhead(mode: Mode | str = "quick", *, echo: bool = True) -> list[HarnessCheck]:
-    """Compare our figures for RSA-2048 PSS signing and AES-256-GCM 16 KiB encryption with
-    bare ``timeit`` loops of the same ``cryptography`` calls (targets: within 10% and 15%).
-
-    A third line, for information, times AES-GCM with one reused ``AESGCM`` object and a
-    fixed nonce: what kmslab's per-call key setup and fresh nonce cost on top.
-    Prints the figures when ``echo``; never raises for a missed target.
-    """
-    import timeit
-
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    m = MODES[mode] if isinstance(mode, str) else mode
-    samples = max(8 * m.samples, 40)
-    checks = []
-    rsa_info, aes_info = specs.get("RSA_2048"), specs.get("SYMMETRIC_DEFAULT")
-    rsa_alg = rsa_info.algorithm("RSASSA_PSS_SHA_256")
-    aes_alg = aes_info.algorithm("SYMMETRIC_DEFAULT")
-    assert rsa_alg is not None and aes_alg is not None
-    rsa = _Subject(rsa_info, family("rsa"), None)
-    ours = _primitive_calls(rsa, Task(rsa_info, "sign", rsa_alg, MESSAGE_BYTES, "primitive"))
-    names = {
-        "key": rsa.primitive_key(),
-        "msg": os.urandom(MESSAGE_BYTES),
-        "PSS": padding.PSS,
-        "MGF1": padding.MGF1,
-        "SHA256": hashes.SHA256,
-    }
-    stmt = "key.sign(msg, PSS(mgf=MGF1(SHA256()), salt_length=PSS.DIGEST_LENGTH), SHA256())"
-    check = _interleaved(ours["sign"][0], timeit.Timer(stmt, globals=names), m, samples)
-    checks.append(replace(check, name="RSA_2048 sign RSASSA_PSS_SHA_256", target=1.10))
-
-    aes = _Subject(aes_info, family("aes"), None)
-    ours = _primitive_calls(aes, Task(aes_info, "encrypt", aes_alg, 16 * _KIB, "primitive"))
-    names = {
-        "AESGCM": AESGCM,
-        "urandom": os.urandom,
-        "key": aes.primitive_key(),
-        "data": os.urandom(16 * _KIB),
-        "aad": _kms_like_aad(),
-        "aead": AESGCM(aes.primitive_key()),
-        "nonce": os.urandom(12),
-    }
-    bare_timer = timeit.Timer("AESGCM(key).encrypt(urandom(12), data, aad)", globals=names)
-    check = _interleaved(ours["encrypt"][0], bare_timer, m, samples)
-    checks.append(replace(check, name="AES-256-GCM encrypt 16 KiB", target=1.15))
-    reused = timeit.Timer("aead.encrypt(nonce, data, aad)", globals=names)
-    check = _interleaved(ours["encrypt"][0], reused, m, samples)
-    checks.append(replace(check, name="AES-256-GCM 16 KiB vs one reused AESGCM"))
-    if echo:
-        print("Harness overhead: our figure / a bare timeit loop of the same calls, same run")
-        for c in checks:
-            verdict = (
-                "(information)"
-                if c.target is None
-                else f"(target <= {c.target:.2f}: {'ok' if c.within_target else 'MISSED'})"
-            )
-            print(
-                f"  {c.name:<42} ours {format_time(c.ours_s):>9}  bare {format_time(c.bare_s):>9}"
-                f"  ratio {c.ratio:.3f} {verdict}"
-            )
-    return checks
 
 
 # -- command line --------------------------------------------------------------------------
