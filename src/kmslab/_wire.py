@@ -80,6 +80,7 @@ def _pattern(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+@cache
 def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 

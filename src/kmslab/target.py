@@ -42,11 +42,21 @@ def local_client(kms: LocalKMS, **config: Any) -> Any:
     needed and each call costs less. Retries are off: the local KMS answers at once.
     """
     import boto3
+    import botocore
     from botocore import UNSIGNED
     from botocore.awsrequest import AWSResponse
     from botocore.config import Config
 
-    base = Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1, "mode": "standard"})
+    from kmslab import __version__
+
+    # A fixed User-Agent: botocore otherwise rebuilds a long one twice per call, which costs
+    # more than the local KMS's whole answer. Nothing in-process reads it.
+    base = Config(
+        signature_version=UNSIGNED,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        user_agent=f"kmslab/{__version__} boto3/{boto3.__version__} "
+        f"botocore/{botocore.__version__}",
+    )
     session = boto3.session.Session(region_name=kms.region)
     kms_client = session.client("kms", config=base.merge(Config(**config)) if config else base)
     prefix = "TrentService."
