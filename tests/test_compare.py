@@ -36,7 +36,8 @@ from kmslab.operations import OPERATIONS
 COLUMNS = ("SYM", "HMAC", "A-ED", "A-SV", "A-KA", "A-KEM")
 
 # AWS KMS Developer Guide, "Key type reference": Y = the key type may use the operation.
-# Rows the guide groups ("aliases", "tags", "key policies") are spelled out per operation.
+# Rows the guide groups ("aliases", "tags", "grants", "key policies") are spelled out per
+# operation (ListRetirableGrants names no key, so it has no row).
 # The import operations need Origin EXTERNAL and the rotation ones Origin AWS_KMS; the
 # guide allows import for symmetric, HMAC and asymmetric keys alike.
 AWS_TABLE = """
@@ -72,6 +73,10 @@ ListAliases                          Y   Y    Y    Y    Y    Y
 GetKeyPolicy                         Y   Y    Y    Y    Y    Y
 PutKeyPolicy                         Y   Y    Y    Y    Y    Y
 ListKeyPolicies                      Y   Y    Y    Y    Y    Y
+CreateGrant                          Y   Y    Y    Y    Y    Y
+ListGrants                           Y   Y    Y    Y    Y    Y
+RetireGrant                          Y   Y    Y    Y    Y    Y
+RevokeGrant                          Y   Y    Y    Y    Y    Y
 GetKeyRotationStatus                 Y   Y    Y    Y    Y    Y
 EnableKeyRotation                    Y   N    N    N    N    N
 DisableKeyRotation                   Y   N    N    N    N    N

@@ -82,11 +82,9 @@ def test_bad_base64(kms, keys, blob):
 def test_unknown_and_unserved_operations(kms):
     status, error = _handle(kms, "MakeCoffee", {})
     assert (status, error["__type"]) == (400, "UnknownOperationException")
-    status, error = _handle(
-        kms, "CreateGrant", {"KeyId": "k", "GranteePrincipal": "p", "Operations": ["Decrypt"]}
-    )
+    status, error = _handle(kms, "DescribeCustomKeyStores", {})
     assert (status, error["__type"]) == (400, "UnsupportedOperationException")
-    assert "CreateGrant" in error["message"]
+    assert "DescribeCustomKeyStores" in error["message"]
 
 
 def test_empty_body_is_an_empty_request(kms):

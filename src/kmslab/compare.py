@@ -328,7 +328,7 @@ def derived_matrix() -> Matrix:
 
     >>> m = derived_matrix()
     >>> len(m.operations), len(m.pairs), len(m) == len(m.operations) * len(m.pairs)
-    (39, 28, True)
+    (43, 28, True)
     """
     cells = []
     for operation in MATRIX_OPERATIONS:

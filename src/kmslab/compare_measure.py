@@ -76,6 +76,17 @@ SETUPS: dict[str, Setup] = {
     "UpdateAlias": Setup(
         before=("CreateAlias",), meaning="Measured by pointing a new alias at the same key."
     ),
+    "CreateGrant": Setup(
+        after=("RevokeGrant",),
+        meaning="Measured with a grant for DescribeKey, which every key type can take (a key "
+        "refuses grant operations it cannot do); then revoked.",
+    ),
+    "RetireGrant": Setup(
+        before=("CreateGrant",), meaning="Measured on a grant created just before (DescribeKey)."
+    ),
+    "RevokeGrant": Setup(
+        before=("CreateGrant",), meaning="Measured on a grant created just before (DescribeKey)."
+    ),
     "EnableKeyRotation": Setup(after=("DisableKeyRotation",)),
     "GetParametersForImport": Setup(
         origin="EXTERNAL", crypto=True, meaning="Measured on a key created with Origin EXTERNAL."
@@ -223,6 +234,22 @@ def _latest_alias(lab: _Lab, key_id: str) -> Params:
     return {"AliasName": f"alias/kmslab-compare-{lab.aliases}", "TargetKeyId": key_id}
 
 
+def _new_grant(lab: _Lab, key_id: str) -> Params:
+    # DescribeKey: the one grant operation every key type can take.
+    return {
+        "KeyId": key_id,
+        "GranteePrincipal": f"arn:aws:iam::{lab.kms.account}:role/kmslab-compare",
+        "Operations": ["DescribeKey"],
+    }
+
+
+def _latest_grant(lab: _Lab, key_id: str) -> Params:
+    # SETUPS runs CreateGrant just before RetireGrant, RevokeGrant (and after a CreateGrant
+    # cell): name that grant, and the key by its ARN as RetireGrant documents it.
+    grant_id = lab.last[("CreateGrant", key_id)]["GrantId"]
+    return {"KeyId": lab.kms.key_arn(key_id), "GrantId": grant_id}
+
+
 _Args = Callable[[_Lab, specs.KeySpecInfo, str, str], Params]
 
 
@@ -324,6 +351,10 @@ ARGUMENTS: dict[str, _Args] = {
         "Policy": lab.kms.call("GetKeyPolicy", KeyId=key_id)["Policy"],
     },
     "ListKeyPolicies": _key_only,
+    "CreateGrant": lambda lab, info, usage, key_id: _new_grant(lab, key_id),
+    "ListGrants": _key_only,
+    "RetireGrant": lambda lab, info, usage, key_id: _latest_grant(lab, key_id),
+    "RevokeGrant": lambda lab, info, usage, key_id: _latest_grant(lab, key_id),
     "GetKeyRotationStatus": _key_only,
     "EnableKeyRotation": _key_only,
     "DisableKeyRotation": _key_only,

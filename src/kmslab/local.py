@@ -20,7 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmslab import _wire, specs
 from kmslab._keys import Key, Material
@@ -35,6 +35,9 @@ from kmslab.exceptions import (
     ValidationException,
 )
 from kmslab.operations import OPERATIONS, STATE_RULES, OperationRule
+
+if TYPE_CHECKING:
+    from kmslab._ops_grants import Grant
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "LocalKMS"]
 
@@ -89,6 +92,8 @@ class LocalKMS:
         self.due: dict[str, datetime] = {}
         #: Key id -> DeletionDate of keys pending deletion (so ticks need not scan every key).
         self.deletions: dict[str, datetime] = {}
+        #: Key id -> grant id -> grant (kmslab._ops_grants); a key's grants go with the key.
+        self.grants: dict[str, dict[str, Grant]] = {}
         # One lock: a notebook may share a LocalKMS between threads (widgets, benchmarks).
         self._lock = threading.RLock()
 
@@ -155,6 +160,7 @@ class LocalKMS:
         del self.keys[key.id]
         self.deletions.pop(key.id, None)
         self.due.pop(key.id, None)
+        self.grants.pop(key.id, None)
         for name in [n for n, a in self.aliases.items() if a["TargetKeyId"] == key.id]:
             del self.aliases[name]
 
@@ -293,4 +299,4 @@ def require(params: Params, name: str) -> Any:
 
 
 # Register the operations.
-from kmslab import _ops_crypto, _ops_lifecycle, _ops_manage  # noqa: E402, F401
+from kmslab import _ops_crypto, _ops_grants, _ops_lifecycle, _ops_manage  # noqa: E402, F401

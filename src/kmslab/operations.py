@@ -39,7 +39,7 @@ STATE_RULES: dict[str, dict[str, tuple[str, str]]] = {
         "PendingDeletion": _PENDING_DELETION,
         "PendingImport": _PENDING_IMPORT,
     },
-    # DescribeKey, List*, key policies, DeleteAlias, GetKeyRotationStatus...
+    # DescribeKey, List*, key policies, DeleteAlias, GetKeyRotationStatus, Retire/RevokeGrant...
     "any": {},
     "enable_disable": {"PendingDeletion": _PENDING_DELETION, "PendingImport": _PENDING_IMPORT},
     "schedule_deletion": {"PendingDeletion": _PENDING_DELETION},
@@ -48,7 +48,7 @@ STATE_RULES: dict[str, dict[str, tuple[str, str]]] = {
         "Disabled": _NOT_PENDING,
         "PendingImport": _NOT_PENDING,
     },
-    # TagResource, UntagResource, UpdateKeyDescription, CreateAlias, UpdateAlias.
+    # TagResource, UntagResource, UpdateKeyDescription, CreateAlias, UpdateAlias, CreateGrant.
     "not_pending_deletion": {"PendingDeletion": _PENDING_DELETION},
     # Enable/DisableKeyRotation, RotateKeyOnDemand.
     "rotation": {
@@ -135,6 +135,12 @@ OPERATIONS: dict[str, OperationRule] = {
         _rule("GetKeyPolicy", "*", "any", "management", aliases=False),
         _rule("PutKeyPolicy", "*", "any", "management", aliases=False),
         _rule("ListKeyPolicies", "*", "any", "management", aliases=False),
+        # Grants: every key type; which grant operations a key can take is CreateGrant's check.
+        _rule("CreateGrant", "*", "not_pending_deletion", "management", aliases=False),
+        _rule("ListGrants", "*", "any", "management", aliases=False),
+        _rule("ListRetirableGrants", "*", "any", "management", aliases=False, needs_key=False),
+        _rule("RetireGrant", "*", "any", "management", aliases=False),
+        _rule("RevokeGrant", "*", "any", "management", aliases=False),
         _rule("GetKeyRotationStatus", "*", "any", "management", aliases=False),
         _rule("EnableKeyRotation", "SYM", "rotation", "management", **_ROTATION),
         _rule("DisableKeyRotation", "SYM", "rotation", "management", **_ROTATION),
