@@ -267,3 +267,15 @@ def test_cli_help_lists_every_need(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_rejects_a_non_number(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["choose", "--min-security", "lots"]) == 2
     assert "invalid int value" in capsys.readouterr().err
+
+
+def test_china_regions_rate_symmetric_default_as_sm4_128() -> None:
+    # In the China Regions SYMMETRIC_DEFAULT is SM4-128, so 192 bits cannot be met there.
+    assert choose(Needs(encrypt_in_aws=True, min_security_bits=192)).best.key_spec == (
+        "SYMMETRIC_DEFAULT"
+    )
+    china = choose(Needs(encrypt_in_aws=True, china_regions=True, min_security_bits=192))
+    assert list(china) == []
+    assert any("152 bits" in note for note in china.notes)
+    best = choose(Needs(encrypt_in_aws=True, china_regions=True)).best
+    assert (best.key_spec, best.security_bits) == ("SYMMETRIC_DEFAULT", 128)

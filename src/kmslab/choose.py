@@ -157,7 +157,7 @@ def _names(pairs: Sequence[tuple[str, str]]) -> str:
 
 
 def _too_weak(needs: Needs, left: list[tuple[str, str]]) -> str:
-    strongest = max(specs.get(s).security_bits for s, _ in left)
+    strongest = max(specs.get(s).strength(needs.china_regions) for s, _ in left)
     return (
         f"None of the keys that fit the other needs ({_names(left)}) reaches "
         f"{needs.min_security_bits}-bit security; the strongest offers {strongest} bits."
@@ -263,7 +263,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     Requirement(
         "min_security_bits",
         "meet your minimum strength",
-        accepts=lambda info, needs: info.security_bits >= needs.min_security_bits,
+        accepts=lambda info, needs: info.strength(needs.china_regions) >= needs.min_security_bits,
         refusal=_too_weak,
     ),
 )
@@ -412,11 +412,12 @@ def _output_bytes(info: specs.KeySpecInfo, usage: str) -> int | None:
 
 def _score(info: specs.KeySpecInfo, usage: str, needs: Needs, order: int) -> tuple[int, ...]:
     target = needs.min_security_bits or DEFAULT_TARGET_BITS
+    bits = info.strength(needs.china_regions)
     return (
         0 if info.symmetric else 1,
         0 if needs.china_regions and info.regions == "china-only" else 1,
-        0 if info.security_bits >= target else 1,
-        abs(info.security_bits - target),
+        0 if bits >= target else 1,
+        abs(bits - target),
         (info.public_key_der_bytes or 0) + (_output_bytes(info, usage) or 0),
         info.key_bits,
         order,
@@ -424,10 +425,11 @@ def _score(info: specs.KeySpecInfo, usage: str, needs: Needs, order: int) -> tup
 
 
 def _reason(info: specs.KeySpecInfo, usage: str, needs: Needs, tasks: list[str]) -> str:
-    bits = f"{info.security_bits}-bit security"
+    strength = info.strength(needs.china_regions)
+    bits = f"{strength}-bit security"
     if needs.min_security_bits:
-        bits += f" ({info.security_bits - needs.min_security_bits} over your minimum)"
-    elif info.security_bits < DEFAULT_TARGET_BITS:
+        bits += f" ({strength - needs.min_security_bits} over your minimum)"
+    elif strength < DEFAULT_TARGET_BITS:
         bits += " (below 128 bits; NIST accepts 112 bits through 2030)"
     sizes = []
     if info.public_key_der_bytes:
@@ -525,7 +527,7 @@ def choose(needs: Needs) -> ChoiceResult:
             key_spec=spec,
             key_usage=usage,
             key_type=specs.key_type(spec, usage),
-            security_bits=specs.get(spec).security_bits,
+            security_bits=specs.get(spec).strength(needs.china_regions),
             reason=_reason(specs.get(spec), usage, needs, tasks),
             score=_score(specs.get(spec), usage, needs, order[(spec, usage)]),
         )

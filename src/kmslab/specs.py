@@ -169,6 +169,8 @@ class KeySpecInfo:
     region_note: str = ""
     #: whether the deprecated CustomerMasterKeySpec enum also has this value.
     in_customer_master_key_spec: bool = True
+    #: security strength in the China Regions when it differs (SYMMETRIC_DEFAULT is SM4-128).
+    security_bits_china: int | None = None
     #: one-line explanation for learners.
     summary: str = ""
     notes: tuple[str, ...] = field(default=())
@@ -197,6 +199,16 @@ class KeySpecInfo:
     @property
     def is_asymmetric(self) -> bool:
         return not self.symmetric
+
+    def strength(self, china_regions: bool = False) -> int:
+        """Security strength in bits, in the China Regions if asked.
+
+        >>> get("SYMMETRIC_DEFAULT").strength(), get("SYMMETRIC_DEFAULT").strength(True)
+        (256, 128)
+        """
+        if china_regions and self.security_bits_china is not None:
+            return self.security_bits_china
+        return self.security_bits
 
 
 # -- row builders: small factories so each row below reads as data ----------------------
@@ -425,6 +437,7 @@ KEY_SPECS: dict[str, KeySpecInfo] = {
             key_bits=256,
             key_bytes=32,
             region_note="In the China Regions SYMMETRIC_DEFAULT is SM4-128 (GB/T 32907).",
+            security_bits_china=128,
             summary="AES-256-GCM: the default KMS key. Encrypt up to 4 KiB, or make data keys.",
             notes=(
                 "The only spec with data keys, data key pairs, rotation and custom key stores.",
