@@ -34,9 +34,16 @@ class Material:
     #: to recognise a re-import.
     fingerprint: bytes | None = field(default=None, repr=False)
     _aead: Any = field(default=None, repr=False)
+    _public: Any = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"Material(id={self.id[:12]}..., source={self.source})"
+
+    def public(self) -> Any:
+        """The public key object of asymmetric signing material, derived once."""
+        if self._public is None:
+            self._public = self.secret.public_key()
+        return self._public
 
     def aead(self) -> Any:
         """The AES-GCM object of symmetric encryption material, built once."""

@@ -291,9 +291,11 @@ def sign(kms: LocalKMS, p: Params) -> Params:
 @operation("Verify")
 def verify(kms: LocalKMS, p: Params) -> Params:
     key, alg, message, message_type = _signing(kms, "Verify", p)
-    secret = kms.secret(key)  # first: refuses SM2 before its (absent) primitive is looked up
+    kms.secret(key)  # first: refuses SM2 before its (absent) primitive is looked up
+    assert key.current is not None
+    public = key.current.public()
     try:
-        family(key.info.family).verify(secret, alg, message, message_type, p["Signature"])
+        family(key.info.family).verify(public, alg, message, message_type, p["Signature"])
     except CryptoFailure:
         raise KMSInvalidSignatureException("") from None
     return {"KeyId": key.arn, "SignatureValid": True, "SigningAlgorithm": alg.name}
