@@ -192,6 +192,12 @@ def re_encrypt(kms: LocalKMS, p: Params) -> Params:
 # -- data keys ------------------------------------------------------------------------
 
 
+def _protected(kms: LocalKMS, op: str, key: Key, secret: bytes, p: Params, member: str) -> Params:
+    """``secret`` encrypted under the symmetric KMS key, as data-key responses carry it."""
+    out = _encrypt(kms, op, key.id, secret, p.get("EncryptionContext"), _SYMMETRIC)
+    return {member: out["CiphertextBlob"], "KeyId": key.arn, "KeyMaterialId": out["KeyMaterialId"]}
+
+
 def _data_key(kms: LocalKMS, op: str, p: Params, with_plaintext: bool) -> Params:
     key = kms.key_for(op, p["KeyId"])
     spec, n = p.get("KeySpec"), p.get("NumberOfBytes")
@@ -201,12 +207,7 @@ def _data_key(kms: LocalKMS, op: str, p: Params, with_plaintext: bool) -> Params
         )
     size: int = specs.DATA_KEY_SPECS[spec] if spec is not None else require(p, "NumberOfBytes")
     plaintext = os.urandom(size)
-    out = _encrypt(kms, op, key.id, plaintext, p.get("EncryptionContext"), _SYMMETRIC)
-    result: Params = {
-        "CiphertextBlob": out["CiphertextBlob"],
-        "KeyId": key.arn,
-        "KeyMaterialId": out["KeyMaterialId"],
-    }
+    result = _protected(kms, op, key, plaintext, p, "CiphertextBlob")
     if with_plaintext:
         result["Plaintext"] = plaintext
     return result
@@ -229,14 +230,8 @@ def _data_key_pair(kms: LocalKMS, op: str, p: Params, with_plaintext: bool) -> P
     kms.require_implemented(pair, f"KeyPairSpec {pair.name}")
     private = module.generate(pair)
     private_der = module.private_der(private)
-    out = _encrypt(kms, op, key.id, private_der, p.get("EncryptionContext"), _SYMMETRIC)
-    result: Params = {
-        "PrivateKeyCiphertextBlob": out["CiphertextBlob"],
-        "PublicKey": module.public_der(private),
-        "KeyId": key.arn,
-        "KeyPairSpec": pair.name,
-        "KeyMaterialId": out["KeyMaterialId"],
-    }
+    result = _protected(kms, op, key, private_der, p, "PrivateKeyCiphertextBlob")
+    result.update(PublicKey=module.public_der(private), KeyPairSpec=pair.name)
     if with_plaintext:
         result["PrivateKeyPlaintext"] = private_der
     return result

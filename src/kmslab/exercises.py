@@ -334,11 +334,8 @@ def check_max_plaintext(spec: str, algorithm: str, answer: int | EllipsisType) -
     )
 
 
-_HASH_BYTES = {"SHA1": 20, "SHA224": 28, "SHA256": 32, "SHA384": 48, "SHA512": 64}
-
-
 def _hash_bytes(name: str) -> int:
-    return _HASH_BYTES[name]
+    return specs.HASH_BYTES[name]
 
 
 def _oaep_limits(spec: str) -> dict[int, str]:

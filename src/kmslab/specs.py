@@ -27,6 +27,7 @@ __all__ = [
     "ALGORITHM_KINDS",
     "DATA_KEY_PAIR_SPECS",
     "DATA_KEY_SPECS",
+    "HASH_BYTES",
     "KEY_SPECS",
     "KEY_STATES",
     "KEY_USAGES",
@@ -213,7 +214,8 @@ class KeySpecInfo:
 
 # -- row builders: small factories so each row below reads as data ----------------------
 
-_HASH_BYTES = {"SHA1": 20, "SHA224": 28, "SHA256": 32, "SHA384": 48, "SHA512": 64}
+#: Digest length in bytes of each hash the algorithms name (RSA-OAEP limits, DIGEST sizes).
+HASH_BYTES: dict[str, int] = {"SHA1": 20, "SHA224": 28, "SHA256": 32, "SHA384": 48, "SHA512": 64}
 _RSA_STD = "RFC 8017 (PKCS #1 v2.2)"
 
 
@@ -226,7 +228,7 @@ def _rsa_usages(bits: int) -> tuple[Usage, ...]:
             _RSA_STD,
             hash=h,
             padding="OAEP",
-            max_plaintext_bytes=k - 2 * _HASH_BYTES[h] - 2,
+            max_plaintext_bytes=k - 2 * HASH_BYTES[h] - 2,
             ciphertext_bytes=k,
         )
         for h in ("SHA1", "SHA256")
@@ -239,7 +241,7 @@ def _rsa_usages(bits: int) -> tuple[Usage, ...]:
             hash=h,
             padding=padding,
             message_types=("RAW", "DIGEST"),
-            digest_bytes=_HASH_BYTES[h],
+            digest_bytes=HASH_BYTES[h],
             signature_bytes=k,
         )
         for pad, padding in (("PSS", "PSS"), ("PKCS1_V1_5", "PKCS1v15"))
@@ -255,7 +257,7 @@ def _ecdsa(h: str, max_sig: int) -> Algorithm:
         "FIPS 186-5 (ECDSA), RFC 3279 (DER signature)",
         hash=h,
         message_types=("RAW", "DIGEST"),
-        digest_bytes=_HASH_BYTES[h],
+        digest_bytes=HASH_BYTES[h],
         signature_bytes=max_sig,
     )
 
