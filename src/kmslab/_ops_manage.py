@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from kmslab import specs
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 MAX_TAGS = 50
 
 
+@lru_cache(maxsize=16)
 def default_policy(account: str) -> str:
     """The default key policy AWS attaches: the account root may do everything."""
     return json.dumps(

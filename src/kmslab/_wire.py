@@ -221,13 +221,20 @@ def validate(operation: str, params: Params, *, wire: bool = False) -> Params:
     return decoded  # type: ignore[no-any-return]
 
 
+_PLAIN = frozenset({str, int, float, bool})
+
+
 def _encode(value: Any) -> Any:
+    """JSON-ready: blobs as base64, timestamps as epoch seconds, absent members dropped."""
+    kind = type(value)
+    if kind in _PLAIN:  # most values: checked first, this runs for every member
+        return value
+    if kind is dict:
+        return {k: _encode(v) for k, v in value.items() if v is not None}
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     if isinstance(value, datetime):
         return value.timestamp()
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
         return [_encode(v) for v in value]
     return value
