@@ -144,16 +144,7 @@ def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = Tr
     if kind == "integer" or kind == "long":
         if isinstance(value, bool) or not isinstance(value, int):
             raise SerializationException(f"Expected an integer at '{path}'.")
-        if "min" in meta and value < meta["min"]:
-            errors.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
-                f"Member must have value greater than or equal to {meta['min']}"
-            )
-        if "max" in meta and value > meta["max"]:
-            errors.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
-                f"Member must have value less than or equal to {meta['max']}"
-            )
+        _bounds(meta, value, f"Value '{value}' at", path, "value", errors)
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
@@ -189,17 +180,22 @@ def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = Tr
 
 def _length(meta: dict[str, Any], n: int, path: str, errors: list[str], shown: str) -> None:
     # Blobs (often sensitive) and lists are not echoed, as AWS does not echo them.
-    value = f"Value '{shown}' at" if shown else "Value at"
-    if "min" in meta and n < meta["min"]:
-        errors.append(
-            f"{value} '{path}' failed to satisfy constraint: "
-            f"Member must have length greater than or equal to {meta['min']}"
-        )
-    if "max" in meta and n > meta["max"]:
-        errors.append(
-            f"{value} '{path}' failed to satisfy constraint: "
-            f"Member must have length less than or equal to {meta['max']}"
-        )
+    _bounds(meta, n, f"Value '{shown}' at" if shown else "Value at", path, "length", errors)
+
+
+def _bounds(
+    meta: dict[str, Any], n: int, value: str, path: str, what: str, errors: list[str]
+) -> None:
+    """The model's min/max on a value or a length, in AWS's wording."""
+    for bound, fails, relation in (
+        ("min", n < meta.get("min", n), "greater"),
+        ("max", n > meta.get("max", n), "less"),
+    ):
+        if fails:
+            errors.append(
+                f"{value} '{path}' failed to satisfy constraint: "
+                f"Member must have {what} {relation} than or equal to {meta[bound]}"
+            )
 
 
 def validate(operation: str, params: Params, *, wire: bool = False) -> Params:

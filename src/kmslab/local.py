@@ -228,11 +228,10 @@ class LocalKMS:
             raise UnsupportedOperationException(
                 f"{key.arn} key spec is {key.info.name} which is not valid for {name}."
             )
-        if rule.external_only and key.origin != "EXTERNAL":
-            raise UnsupportedOperationException(
-                f"{key.arn} origin is {key.origin} which is not valid for this operation."
-            )
-        if rule.aws_kms_only and key.origin != "AWS_KMS":
+        required_origin = (
+            "EXTERNAL" if rule.external_only else "AWS_KMS" if rule.aws_kms_only else None
+        )
+        if required_origin is not None and key.origin != required_origin:
             raise UnsupportedOperationException(
                 f"{key.arn} origin is {key.origin} which is not valid for this operation."
             )

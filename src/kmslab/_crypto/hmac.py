@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _hmac
 
 from kmslab._crypto import CryptoFailure
+from kmslab._crypto._der import hash_of
 from kmslab.specs import Algorithm, KeySpecInfo
 
 
@@ -23,19 +23,14 @@ def load(info: KeySpecInfo, material: bytes) -> bytes:
     return bytes(material)
 
 
-def _hasher(alg: Algorithm) -> hashes.HashAlgorithm:
-    assert alg.hash is not None
-    return getattr(hashes, alg.hash)()  # type: ignore[no-any-return]
-
-
 def mac(key: bytes, alg: Algorithm, message: bytes) -> bytes:
-    h = _hmac.HMAC(key, _hasher(alg))
+    h = _hmac.HMAC(key, hash_of(alg))
     h.update(message)
     return h.finalize()
 
 
 def verify_mac(key: bytes, alg: Algorithm, message: bytes, tag: bytes) -> None:
-    h = _hmac.HMAC(key, _hasher(alg))
+    h = _hmac.HMAC(key, hash_of(alg))
     h.update(message)
     try:
         h.verify(tag)  # constant time
