@@ -25,6 +25,7 @@ test: $(STAMP) lint typecheck browser pytest binder-test
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/ruff format --check src tests scripts benchmarks
+	$(BIN)/lint-imports --config .importlinter
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,7 +1,7 @@
 """Render the timing plots of the README into docs/images/ (``make screenshots``).
 
 Runs the benchmark in quick mode (about half a minute: the weakest and strongest spec of each
-family, on both layers) and saves each plot of :mod:`kmslab.bench_plots` as a PNG, plus the
+family, on both layers) and saves each plot of :mod:`kmslab.bench.plots` as a PNG, plus the
 overview figure. The numbers are this machine's: the script prints where it ran so the README
 can say so. The lesson screenshots come from the browser test instead
 (``KMSLAB_SCREENSHOTS=docs/images pytest tests/browser``; ``make screenshots`` runs both).
@@ -20,7 +20,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: File name (without .png) -> plot function name in kmslab.bench_plots.
+#: File name (without .png) -> plot function name in kmslab.bench.plots.
 PLOTS: dict[str, str] = {
     "bench-ops-per-second": "plot_ops_per_second",
     "bench-latency-vs-size": "plot_latency_vs_size",
@@ -34,12 +34,12 @@ DPI = 100
 
 def render(records: Sequence[Any], out: Path) -> list[Path]:
     """Save every plot of ``records`` into ``out``; the paths written."""
-    from kmslab import bench_plots
+    from kmslab.bench import plots
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, function in PLOTS.items():
-        plot: Callable[..., Any] = getattr(bench_plots, function)
+        plot: Callable[..., Any] = getattr(plots, function)
         figure = plot(records)
         path = out / f"{name}.png"
         figure.savefig(path, dpi=DPI)

@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from kmslab.exceptions import KMSError
-from kmslab.local import LocalKMS
+from kmslab.kms.service import LocalKMS
 
 Meta = dict[str, Any]
 
@@ -47,7 +47,7 @@ class KeyCache:
     def meta(self, spec: str, usage: str | None = None) -> Meta:
         pair = (spec, self._usage(spec, usage))
         if pair not in self._cache:
-            # Through boto3, so test_local_keys can check CreateKey's response as AWS shapes it.
+            # Through boto3, so tests/kms/test_keys.py sees CreateKey as AWS shapes it.
             made = self.client.create_key(KeySpec=pair[0], KeyUsage=pair[1])
             self._cache[pair] = made["KeyMetadata"]
         meta = self._cache[pair]

@@ -16,7 +16,7 @@ import pytest
 
 import kmslab
 from kmslab import cli, specs
-from kmslab.specs_cli import render_detail, render_table, spec_to_dict, summarise_algorithms
+from kmslab.learn.spec_table import render_detail, render_table, spec_to_dict, summarise_algorithms
 
 SPEC_NAMES = list(specs.KEY_SPECS)
 
@@ -33,11 +33,11 @@ def table_specs(text: str) -> list[str]:
 
 def test_subcommand_table() -> None:
     assert cli.SUBCOMMANDS == {
-        "specs": "kmslab.specs_cli",
-        "compare": "kmslab.compare",
-        "choose": "kmslab.choose",
-        "bench": "kmslab.bench",
-        "serve": "kmslab.server",
+        "specs": "kmslab.cli.specs",
+        "compare": "kmslab.cli.compare",
+        "choose": "kmslab.cli.choose",
+        "bench": "kmslab.cli.bench",
+        "serve": "kmslab.cli.serve",
     }
 
 
@@ -47,14 +47,14 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_help_lists_specs(capsys: pytest.CaptureFixture[str]) -> None:
-    from kmslab import specs_cli
+    from kmslab.cli import specs
 
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: kmslab")
     assert "--version" in out
     assert "specs" in out
-    assert specs_cli.HELP.split()[0] in out
+    assert specs.HELP.split()[0] in out
 
 
 def test_no_subcommand_prints_help(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from kmslab import specs
-from kmslab._crypto import mlkem as kmslab_mlkem
+from kmslab.crypto import mlkem as kmslab_mlkem
 from kmslab.exceptions import KmslabError, UnknownKeySpecError
 
 ROWS = list(specs.all_specs())

@@ -1,4 +1,4 @@
-"""Project Wycheproof vectors for the primitive-layer tests (``tests/test_crypto_*.py``).
+"""Project Wycheproof vectors for the primitive-layer tests (``tests/crypto/test_*.py``).
 
 The vectors are vendored, unchanged, in ``tests/vectors/wycheproof`` (see its README for
 provenance and licence). A test module picks vectors with :func:`select`, which keeps count
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from kmslab._crypto import CryptoFailure
+from kmslab.crypto import CryptoFailure
 
 VECTORS = Path(__file__).parent / "vectors" / "wycheproof"
 

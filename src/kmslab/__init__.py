@@ -19,19 +19,28 @@ from kmslab import exceptions, specs
 from kmslab._version import __version__
 
 if TYPE_CHECKING:
-    from kmslab.local import LocalKMS
+    from kmslab.kms import LocalKMS
+    from kmslab.learn import exercises, widgets
     from kmslab.target import client
 
-__all__ = ["LocalKMS", "__version__", "client", "exceptions", "specs"]
+__all__ = ["LocalKMS", "__version__", "client", "exceptions", "exercises", "specs", "widgets"]
 
-_LAZY = {"LocalKMS": "kmslab.local", "client": "kmslab.target"}
+#: Public name -> (module, attribute or None for the module itself), loaded on first use.
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "LocalKMS": ("kmslab.kms", "LocalKMS"),
+    "client": ("kmslab.target", "client"),
+    "widgets": ("kmslab.learn.widgets", None),
+    "exercises": ("kmslab.learn.exercises", None),
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        module_name, attribute = _LAZY[name]
+        module = importlib.import_module(module_name)
+        value = module if attribute is None else getattr(module, attribute)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'kmslab' has no attribute {name!r}")

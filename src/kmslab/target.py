@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from kmslab.exceptions import TargetError
 
 if TYPE_CHECKING:
-    from kmslab.local import LocalKMS
+    from kmslab.kms.service import LocalKMS
 
 __all__ = ["ENV_VAR", "client", "local_client", "target_name"]
 
@@ -103,7 +103,7 @@ def client(
     """
     name = target_name(target)
     if name == "local":
-        from kmslab.local import DEFAULT_REGION, LocalKMS
+        from kmslab.kms.service import DEFAULT_REGION, LocalKMS
 
         return local_client(kms or LocalKMS(region=region_name or DEFAULT_REGION), **config)
     import boto3

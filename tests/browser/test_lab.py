@@ -23,7 +23,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from kmslab import specs
 from kmslab.exceptions import KMSError
-from kmslab.local import LocalKMS
+from kmslab.kms.service import LocalKMS
 from tests.browser.labserver import (
     REPO,
     LabServer,

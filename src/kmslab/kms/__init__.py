@@ -1,0 +1,27 @@
+"""The local KMS service: AWS KMS's operations, rules, wire format and key store.
+
+>>> from kmslab.kms import LocalKMS
+>>> kms = LocalKMS()
+>>> kms.call("CreateKey")["KeyMetadata"]["KeySpec"]
+'SYMMETRIC_DEFAULT'
+
+What lives here: :mod:`~kmslab.kms.service` (:class:`LocalKMS`, the dispatcher, which does
+not import its operations), :mod:`~kmslab.kms.wire` (the AWS JSON 1.1 layer and validation
+against botocore's model), :mod:`~kmslab.kms.rules` (one row per operation: which key types
+and key states it accepts), :mod:`~kmslab.kms.keys` (keys and their material),
+:mod:`~kmslab.kms.ciphertext` (kmslab's symmetric ciphertext format),
+:mod:`~kmslab.kms.byok` (key-material wrapping for import) and :mod:`~kmslab.kms.ops`
+(the operations, registered by importing that package, as this module does).
+
+May import: :mod:`kmslab.crypto`, :mod:`kmslab.specs`, :mod:`kmslab.exceptions`,
+:mod:`kmslab.clock`. Nothing here imports the adapters (:mod:`kmslab.target`,
+:mod:`kmslab.server`) or the learning tools, except the one lazy import that
+``LocalKMS.client()`` makes (see ``.importlinter``).
+"""
+
+from __future__ import annotations
+
+from kmslab.kms import ops as _ops  # noqa: F401  (registers every operation)
+from kmslab.kms.service import DEFAULT_ACCOUNT, DEFAULT_REGION, HANDLERS, LocalKMS
+
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "HANDLERS", "LocalKMS"]

@@ -1,0 +1,16 @@
+"""The operations of the local KMS, one module per group, each registered with
+:func:`kmslab.kms.service.operation` when this package is imported.
+
+- :mod:`~kmslab.kms.ops.crypto`: the data plane (Encrypt ... Decapsulate, GenerateRandom);
+- :mod:`~kmslab.kms.ops.manage`: keys, aliases, tags, policies, descriptions;
+- :mod:`~kmslab.kms.ops.lifecycle`: states, deletion, rotation, imported key material;
+- :mod:`~kmslab.kms.ops.grants`: grants.
+
+May import the rest of :mod:`kmslab.kms` and what it may import.
+"""
+
+from __future__ import annotations
+
+from kmslab.kms.ops import crypto, grants, lifecycle, manage
+
+__all__ = ["crypto", "grants", "lifecycle", "manage"]

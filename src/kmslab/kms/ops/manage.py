@@ -1,0 +1,385 @@
+"""Key management operations: keys, metadata, deletion, tags, aliases, policies."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from kmslab import specs
+from kmslab.crypto import family
+from kmslab.exceptions import (
+    AlreadyExistsException,
+    InvalidAliasNameException,
+    InvalidMarkerException,
+    MalformedPolicyDocumentException,
+    NotFoundException,
+    TagException,
+    UnsupportedOperationException,
+    ValidationException,
+)
+from kmslab.kms.keys import Key, Material, new_material_id
+from kmslab.kms.service import operation, require
+
+if TYPE_CHECKING:
+    from kmslab.kms.service import LocalKMS, Params
+
+MAX_TAGS = 50
+
+
+@lru_cache(maxsize=16)
+def default_policy(account: str) -> str:
+    """The default key policy AWS attaches: the account root may do everything."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Id": "key-default-1",
+            "Statement": [
+                {
+                    "Sid": "Enable IAM User Permissions",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        },
+        indent=2,
+    )
+
+
+def _policy(text: str) -> str:
+    try:
+        json.loads(text)
+    except ValueError:
+        raise MalformedPolicyDocumentException("The new key policy is not valid JSON.") from None
+    return text
+
+
+def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for tag in tags or []:
+        k, v = tag.get("TagKey"), tag.get("TagValue")
+        if k is None or v is None:
+            raise ValidationException("Each tag needs a TagKey and a TagValue.")
+        if k.startswith("aws:"):
+            raise TagException("Tags beginning with aws: are reserved.")
+        out[k] = v
+    return out
+
+
+def metadata(kms: LocalKMS, key: Key) -> dict[str, Any]:
+    """DescribeKey's KeyMetadata, with exactly the fields AWS returns for this key."""
+    info = key.info
+    meta: dict[str, Any] = {
+        "AWSAccountId": key.account,
+        "KeyId": key.id,
+        "Arn": key.arn,
+        "CreationDate": key.created,
+        "Enabled": key.state == "Enabled",
+        "Description": key.description,
+        "KeyUsage": key.usage,
+        "KeyState": key.state,
+        "Origin": key.origin,
+        "KeyManager": "CUSTOMER",
+        "KeySpec": info.name,
+        "MultiRegion": False,
+    }
+    if info.in_customer_master_key_spec:
+        meta["CustomerMasterKeySpec"] = info.name
+    usage = info.usage(key.usage)
+    assert usage is not None
+    meta[specs.ALGORITHM_KINDS[usage.kind][1]] = list(usage.algorithm_names)
+    if key.state == "PendingDeletion":
+        # PendingDeletionWindowInDays is only for multi-Region primary keys (not modelled).
+        meta["DeletionDate"] = key.deletion_date
+    if key.origin == "EXTERNAL":
+        if key.expiration_model is not None:
+            meta["ExpirationModel"] = key.expiration_model
+        if key.valid_to is not None:
+            meta["ValidTo"] = key.valid_to
+    if info.name == "SYMMETRIC_DEFAULT" and key.current is not None:
+        meta["CurrentKeyMaterialId"] = key.current.id
+    return meta
+
+
+def page(items: list[Any], params: Params, default_limit: int = 100) -> tuple[list[Any], Params]:
+    """Limit/Marker paging: the page, and the Truncated/NextMarker members."""
+    limit = params.get("Limit") or default_limit
+    marker = params.get("Marker")
+    start = 0
+    if marker is not None:
+        if not marker.isdigit() or int(marker) > len(items):
+            raise InvalidMarkerException("The request was rejected because the marker is invalid.")
+        start = int(marker)
+    chunk = items[start : start + limit]
+    more = start + limit < len(items)
+    extra: Params = {"Truncated": more}
+    if more:
+        extra["NextMarker"] = str(start + limit)
+    return chunk, extra
+
+
+# -- keys -----------------------------------------------------------------------------
+
+
+@operation("CreateKey")
+def create_key(kms: LocalKMS, p: Params) -> Params:
+    spec_name = p.get("KeySpec")
+    legacy = p.get("CustomerMasterKeySpec")
+    if spec_name and legacy:
+        raise ValidationException(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+            "CustomerMasterKeySpec is deprecated: use KeySpec."
+        )
+    spec_name = spec_name or legacy or "SYMMETRIC_DEFAULT"
+    spec_enum = "KeySpec" if not legacy else "CustomerMasterKeySpec"
+    if spec_name not in specs.KEY_SPECS:  # the enum check already ran; belt and braces
+        raise ValidationException(f"{spec_enum} {spec_name} is not valid.")
+    info = specs.get(spec_name)
+    usage = p.get("KeyUsage") or info.default_usage or "ENCRYPT_DECRYPT"
+    if info.usage(usage) is None:
+        valid = ", ".join(info.usage_names)
+        raise ValidationException(
+            f"KeyUsage {usage} is not compatible with KeySpec {spec_name}. "
+            f"Valid key usages for {spec_name}: {valid}."
+        )
+    origin = p.get("Origin") or "AWS_KMS"
+    if origin not in ("AWS_KMS", "EXTERNAL") or p.get("CustomKeyStoreId") or p.get("XksKeyId"):
+        raise UnsupportedOperationException(
+            f"kmslab does not model custom key stores; Origin {origin} is not available. "
+            "Use AWS_KMS, or EXTERNAL to import your own key material."
+        )
+    if p.get("MultiRegion"):
+        raise UnsupportedOperationException("kmslab does not model multi-Region keys.")
+    tags = _tags(p.get("Tags"))
+    if len(tags) > MAX_TAGS:
+        raise TagException(f"A KMS key can have at most {MAX_TAGS} tags.")
+    policy = _policy(p["Policy"]) if p.get("Policy") else default_policy(kms.account)
+    key_id = str(uuid.uuid4())
+    now = kms.clock.now()
+    key = Key(
+        id=key_id,
+        arn=kms.key_arn(key_id),
+        account=kms.account,
+        info=info,
+        usage=usage,
+        origin=origin,
+        created=now,
+        description=p.get("Description", ""),
+        tags=tags,
+        policy=policy,
+    )
+    if origin == "EXTERNAL":
+        key.state = "PendingImport"
+    else:
+        secret = family(info.family).generate(info)
+        key.materials.append(Material(new_material_id(), secret, now))
+    kms.keys[key_id] = key
+    return {"KeyMetadata": metadata(kms, key)}
+
+
+@operation("DescribeKey")
+def describe_key(kms: LocalKMS, p: Params) -> Params:
+    return {"KeyMetadata": metadata(kms, kms.key_for("DescribeKey", p["KeyId"]))}
+
+
+@operation("ListKeys")
+def list_keys(kms: LocalKMS, p: Params) -> Params:
+    keys = [{"KeyId": k.id, "KeyArn": k.arn} for k in kms.keys.values()]
+    chunk, extra = page(keys, p)
+    return {"Keys": chunk, **extra}
+
+
+def _set_state(kms: LocalKMS, op: str, p: Params, state: str) -> Params:
+    key = kms.key_for(op, p["KeyId"])
+    key.state = state
+    return {}
+
+
+@operation("EnableKey")
+def enable_key(kms: LocalKMS, p: Params) -> Params:
+    return _set_state(kms, "EnableKey", p, "Enabled")
+
+
+@operation("DisableKey")
+def disable_key(kms: LocalKMS, p: Params) -> Params:
+    return _set_state(kms, "DisableKey", p, "Disabled")
+
+
+@operation("ScheduleKeyDeletion")
+def schedule_key_deletion(kms: LocalKMS, p: Params) -> Params:
+    key = kms.key_for("ScheduleKeyDeletion", p["KeyId"])
+    days = p.get("PendingWindowInDays", 30)
+    if not 7 <= days <= 30:
+        raise ValidationException(
+            f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to "
+            "satisfy constraint: Member must have value between 7 and 30"
+        )
+    key.state = "PendingDeletion"
+    key.deletion_date = kms.clock.now() + timedelta(days=days)
+    kms.deletions[key.id] = key.deletion_date
+    key.pending_window_days = days
+    return {
+        "KeyId": key.arn,
+        "DeletionDate": key.deletion_date,
+        "KeyState": key.state,
+        "PendingWindowInDays": days,
+    }
+
+
+@operation("CancelKeyDeletion")
+def cancel_key_deletion(kms: LocalKMS, p: Params) -> Params:
+    key = kms.key_for("CancelKeyDeletion", p["KeyId"])
+    # AWS: a cancelled key comes back disabled, or PendingImport if it has no material.
+    key.state = "Disabled" if key.current is not None else "PendingImport"
+    key.deletion_date = None
+    kms.deletions.pop(key.id, None)
+    key.pending_window_days = None
+    return {"KeyId": key.arn}
+
+
+@operation("UpdateKeyDescription")
+def update_key_description(kms: LocalKMS, p: Params) -> Params:
+    kms.key_for("UpdateKeyDescription", p["KeyId"]).description = p["Description"]
+    return {}
+
+
+# -- tags -----------------------------------------------------------------------------
+
+
+@operation("TagResource")
+def tag_resource(kms: LocalKMS, p: Params) -> Params:
+    key = kms.key_for("TagResource", p["KeyId"])
+    merged = {**key.tags, **_tags(p["Tags"])}
+    if len(merged) > MAX_TAGS:
+        raise TagException(f"A KMS key can have at most {MAX_TAGS} tags.")
+    key.tags = merged
+    return {}
+
+
+@operation("UntagResource")
+def untag_resource(kms: LocalKMS, p: Params) -> Params:
+    key = kms.key_for("UntagResource", p["KeyId"])
+    for k in p["TagKeys"]:
+        if k.startswith("aws:"):
+            raise TagException("Tags beginning with aws: are reserved.")
+    key.tags = {k: v for k, v in key.tags.items() if k not in set(p["TagKeys"])}
+    return {}
+
+
+@operation("ListResourceTags")
+def list_resource_tags(kms: LocalKMS, p: Params) -> Params:
+    key = kms.key_for("ListResourceTags", p["KeyId"])
+    tags = [{"TagKey": k, "TagValue": v} for k, v in key.tags.items()]
+    chunk, extra = page(tags, p, default_limit=50)
+    return {"Tags": chunk, **extra}
+
+
+# -- aliases --------------------------------------------------------------------------
+
+
+def _alias_name(name: str) -> str:
+    if not name.startswith("alias/") or name == "alias/":
+        # AWS's own wording for this mistake.
+        raise ValidationException(
+            'Alias must start with the prefix "alias/". Please see '
+            "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
+        )
+    if name.startswith("alias/aws/"):
+        raise InvalidAliasNameException(
+            f"Alias name {name} is reserved: the alias/aws/ prefix names AWS managed keys."
+        )
+    return name
+
+
+@operation("CreateAlias")
+def create_alias(kms: LocalKMS, p: Params) -> Params:
+    name = _alias_name(p["AliasName"])
+    if name in kms.aliases:
+        raise AlreadyExistsException(f"An alias with the name {kms.alias_arn(name)} already exists")
+    key = kms.key_for("CreateAlias", p["TargetKeyId"])
+    now = kms.clock.now()
+    kms.aliases[name] = {
+        "AliasName": name,
+        "AliasArn": kms.alias_arn(name),
+        "TargetKeyId": key.id,
+        "CreationDate": now,
+        "LastUpdatedDate": now,
+    }
+    return {}
+
+
+@operation("UpdateAlias")
+def update_alias(kms: LocalKMS, p: Params) -> Params:
+    name = _alias_name(p["AliasName"])
+    alias = kms.aliases.get(name)
+    if alias is None:
+        raise NotFoundException(f"Alias {kms.alias_arn(name)} is not found.")
+    new = kms.key_for("UpdateAlias", p["TargetKeyId"])
+    old = kms.keys[alias["TargetKeyId"]]
+    if (old.info.symmetric, old.info.family == "hmac", old.usage) != (
+        new.info.symmetric,
+        new.info.family == "hmac",
+        new.usage,
+    ):
+        raise ValidationException(
+            f"{new.arn} cannot replace {old.arn} under {name}: the new key must have the same "
+            f"key type and key usage ({old.info.name} {old.usage} vs {new.info.name} {new.usage})."
+        )
+    alias["TargetKeyId"] = new.id
+    alias["LastUpdatedDate"] = kms.clock.now()
+    return {}
+
+
+@operation("DeleteAlias")
+def delete_alias(kms: LocalKMS, p: Params) -> Params:
+    name = _alias_name(p["AliasName"])
+    if kms.aliases.pop(name, None) is None:
+        raise NotFoundException(f"Alias {kms.alias_arn(name)} is not found.")
+    return {}
+
+
+@operation("ListAliases")
+def list_aliases(kms: LocalKMS, p: Params) -> Params:
+    aliases = list(kms.aliases.values())
+    if p.get("KeyId"):
+        key = kms.key_for("ListAliases", p["KeyId"])
+        aliases = [a for a in aliases if a["TargetKeyId"] == key.id]
+    chunk, extra = page(sorted(aliases, key=lambda a: a["AliasName"]), p, default_limit=50)
+    return {"Aliases": [dict(a) for a in chunk], **extra}
+
+
+# -- key policies -----------------------------------------------------------------------
+
+
+def _policy_name(p: Params) -> str:
+    name = p.get("PolicyName") or "default"
+    if name != "default":
+        raise NotFoundException(f"Key policy {name} does not exist. The only policy is 'default'.")
+    return str(name)
+
+
+@operation("GetKeyPolicy")
+def get_key_policy(kms: LocalKMS, p: Params) -> Params:
+    key = kms.key_for("GetKeyPolicy", p["KeyId"])
+    return {"Policy": key.policy, "PolicyName": _policy_name(p)}
+
+
+@operation("PutKeyPolicy")
+def put_key_policy(kms: LocalKMS, p: Params) -> Params:
+    key = kms.key_for("PutKeyPolicy", p["KeyId"])
+    _policy_name(p)
+    key.policy = _policy(p["Policy"])
+    return {}
+
+
+@operation("ListKeyPolicies")
+def list_key_policies(kms: LocalKMS, p: Params) -> Params:
+    kms.key_for("ListKeyPolicies", p["KeyId"])
+    return {"PolicyNames": ["default"], "Truncated": False}
+
+
+__all__ = ["default_policy", "metadata", "page", "require"]

@@ -1,0 +1,161 @@
+"""The operation rules: one row per AWS KMS operation kmslab serves.
+
+Each row says which key types may use the operation (and which error refuses the others),
+which key-state rule applies, and whether KeyId may name an alias. The local KMS enforces
+these rows; :mod:`kmslab.learn.compare` derives AWS's "operations by key type" table from them.
+
+>>> from kmslab.kms.rules import OPERATIONS, allowed
+>>> OPERATIONS["Sign"].key_types
+frozenset({'A-SV'})
+>>> allowed("GetPublicKey", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+False
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kmslab import specs
+
+__all__ = ["ALL_KEY_TYPES", "OPERATIONS", "STATE_RULES", "OperationRule", "allowed"]
+
+ALL_KEY_TYPES = frozenset(specs.KEY_TYPES)
+
+# Key-state rules (reference section 7): state -> (error code, message template).
+# "{arn}" is the key ARN. A state not listed is allowed.
+_DISABLED = ("DisabledException", "{arn} is disabled.")
+_PENDING_DELETION = ("KMSInvalidStateException", "{arn} is pending deletion.")
+_PENDING_IMPORT = ("KMSInvalidStateException", "{arn} is pending import.")
+_NOT_PENDING = ("KMSInvalidStateException", "{arn} is not pending deletion.")
+_EXTERNAL = (
+    "UnsupportedOperationException",
+    "{arn} origin is EXTERNAL which is not valid for this operation.",
+)
+
+STATE_RULES: dict[str, dict[str, tuple[str, str]]] = {
+    # Every cryptographic operation.
+    "crypto": {
+        "Disabled": _DISABLED,
+        "PendingDeletion": _PENDING_DELETION,
+        "PendingImport": _PENDING_IMPORT,
+    },
+    # DescribeKey, List*, key policies, DeleteAlias, GetKeyRotationStatus, Retire/RevokeGrant...
+    "any": {},
+    "enable_disable": {"PendingDeletion": _PENDING_DELETION, "PendingImport": _PENDING_IMPORT},
+    "schedule_deletion": {"PendingDeletion": _PENDING_DELETION},
+    "cancel_deletion": {
+        "Enabled": _NOT_PENDING,
+        "Disabled": _NOT_PENDING,
+        "PendingImport": _NOT_PENDING,
+    },
+    # TagResource, UntagResource, UpdateKeyDescription, CreateAlias, UpdateAlias, CreateGrant.
+    "not_pending_deletion": {"PendingDeletion": _PENDING_DELETION},
+    # Enable/DisableKeyRotation, RotateKeyOnDemand.
+    "rotation": {
+        "Disabled": _DISABLED,
+        "PendingDeletion": _PENDING_DELETION,
+        "PendingImport": _EXTERNAL,
+    },
+    # GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial.
+    "import": {"PendingDeletion": _PENDING_DELETION},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRule:
+    """How one operation treats keys.
+
+    ``key_types`` are labels of :data:`kmslab.specs.KEY_TYPES`; a key of another type is
+    refused with ``refusal``. ``aliases``: whether KeyId may be an alias name or alias ARN.
+    ``plane`` is "data" for cryptographic operations, "management" otherwise.
+    ``needs_key``: whether the operation names a key at all.
+    """
+
+    name: str
+    key_types: frozenset[str]
+    states: str
+    plane: str
+    aliases: bool = True
+    refusal: str = "InvalidKeyUsageException"
+    needs_key: bool = True
+    #: Origin EXTERNAL only (the import operations).
+    external_only: bool = False
+    #: Origin AWS_KMS only (rotation).
+    aws_kms_only: bool = False
+
+
+def _rule(name: str, types: str, states: str, plane: str, **kw: object) -> OperationRule:
+    key_types = ALL_KEY_TYPES if types == "*" else frozenset(types.split())
+    return OperationRule(name, key_types, states, plane, **kw)  # type: ignore[arg-type]
+
+
+_UNSUPPORTED = "UnsupportedOperationException"
+_ASYMMETRIC = "A-ED A-SV A-KA A-KEM"
+# Rotation: symmetric encryption keys with Origin AWS_KMS; import: Origin EXTERNAL keys.
+_ROTATION: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "aws_kms_only": True}
+_IMPORT: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "external_only": True}
+
+#: Operation name -> rule. Reference sections 6 and 7.
+OPERATIONS: dict[str, OperationRule] = {
+    r.name: r
+    for r in (
+        # Data plane.
+        _rule("Encrypt", "SYM A-ED", "crypto", "data"),
+        _rule("Decrypt", "SYM A-ED", "crypto", "data"),
+        _rule("ReEncrypt", "SYM A-ED", "crypto", "data"),
+        _rule("GenerateDataKey", "SYM", "crypto", "data"),
+        _rule("GenerateDataKeyWithoutPlaintext", "SYM", "crypto", "data"),
+        _rule("GenerateDataKeyPair", "SYM", "crypto", "data"),
+        _rule("GenerateDataKeyPairWithoutPlaintext", "SYM", "crypto", "data"),
+        _rule("GenerateMac", "HMAC", "crypto", "data"),
+        _rule("VerifyMac", "HMAC", "crypto", "data"),
+        _rule("Sign", "A-SV", "crypto", "data"),
+        _rule("Verify", "A-SV", "crypto", "data"),
+        _rule("DeriveSharedSecret", "A-KA", "crypto", "data"),
+        _rule("Encapsulate", "A-KEM", "crypto", "data"),
+        _rule("Decapsulate", "A-KEM", "crypto", "data"),
+        _rule("GetPublicKey", _ASYMMETRIC, "crypto", "data", refusal=_UNSUPPORTED),
+        _rule("GenerateRandom", "*", "any", "data", needs_key=False),
+        # Key management.
+        _rule("CreateKey", "*", "any", "management", needs_key=False),
+        _rule("DescribeKey", "*", "any", "management"),
+        _rule("ListKeys", "*", "any", "management", needs_key=False),
+        _rule("EnableKey", "*", "enable_disable", "management", aliases=False),
+        _rule("DisableKey", "*", "enable_disable", "management", aliases=False),
+        _rule("ScheduleKeyDeletion", "*", "schedule_deletion", "management", aliases=False),
+        _rule("CancelKeyDeletion", "*", "cancel_deletion", "management", aliases=False),
+        _rule("UpdateKeyDescription", "*", "not_pending_deletion", "management", aliases=False),
+        _rule("TagResource", "*", "not_pending_deletion", "management", aliases=False),
+        _rule("UntagResource", "*", "not_pending_deletion", "management", aliases=False),
+        _rule("ListResourceTags", "*", "any", "management", aliases=False),
+        _rule("CreateAlias", "*", "not_pending_deletion", "management", aliases=False),
+        _rule("UpdateAlias", "*", "not_pending_deletion", "management", aliases=False),
+        _rule("DeleteAlias", "*", "any", "management", needs_key=False),
+        _rule("ListAliases", "*", "any", "management", aliases=False),
+        _rule("GetKeyPolicy", "*", "any", "management", aliases=False),
+        _rule("PutKeyPolicy", "*", "any", "management", aliases=False),
+        _rule("ListKeyPolicies", "*", "any", "management", aliases=False),
+        # Grants: every key type; which grant operations a key can take is CreateGrant's check.
+        _rule("CreateGrant", "*", "not_pending_deletion", "management", aliases=False),
+        _rule("ListGrants", "*", "any", "management", aliases=False),
+        _rule("ListRetirableGrants", "*", "any", "management", aliases=False, needs_key=False),
+        _rule("RetireGrant", "*", "any", "management", aliases=False),
+        _rule("RevokeGrant", "*", "any", "management", aliases=False),
+        _rule("GetKeyRotationStatus", "*", "any", "management", aliases=False),
+        _rule("EnableKeyRotation", "SYM", "rotation", "management", **_ROTATION),
+        _rule("DisableKeyRotation", "SYM", "rotation", "management", **_ROTATION),
+        _rule("RotateKeyOnDemand", "SYM", "rotation", "management", **_ROTATION),
+        _rule("ListKeyRotations", "SYM", "any", "management", aliases=False, refusal=_UNSUPPORTED),
+        _rule("GetParametersForImport", "*", "import", "management", **_IMPORT),
+        _rule("ImportKeyMaterial", "*", "import", "management", **_IMPORT),
+        _rule("DeleteImportedKeyMaterial", "*", "import", "management", **_IMPORT),
+    )
+}
+
+
+def allowed(operation: str, spec: str, usage: str) -> bool:
+    """Whether AWS KMS lets a key of this (KeySpec, KeyUsage) use the operation at all.
+
+    Key state and origin are not considered; see :data:`STATE_RULES` for those.
+    """
+    return specs.key_type(spec, usage) in OPERATIONS[operation].key_types

@@ -1,0 +1,298 @@
+"""The local KMS: AWS KMS's operations, limits and errors, with real cryptography, in memory.
+
+>>> from kmslab import LocalKMS
+>>> kms = LocalKMS()
+>>> key = kms.call("CreateKey", KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
+>>> mac = kms.call("GenerateMac", KeyId=key["KeyMetadata"]["KeyId"], Message=b"hi",
+...                MacAlgorithm="HMAC_SHA_256")
+>>> len(mac["Mac"])
+32
+
+``kms.client()`` returns a real boto3 client answered by this object (see
+:mod:`kmslab.target`); ``kms.call`` runs the same operations from Python with bytes in and
+out. Both go through the same validation, key-state rules and error mapping.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kmslab import specs
+from kmslab.clock import Clock
+from kmslab.exceptions import (
+    DryRunOperationException,
+    InvalidKeyUsageException,
+    KMSError,
+    KMSInternalException,
+    NotFoundException,
+    UnsupportedOperationException,
+    ValidationException,
+)
+from kmslab.kms import wire
+from kmslab.kms.keys import Key, Material
+from kmslab.kms.rules import OPERATIONS, STATE_RULES, OperationRule
+
+if TYPE_CHECKING:
+    from kmslab.kms.ops.grants import Grant
+
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "LocalKMS"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGION = "us-east-1"
+#: The account id of the local KMS: AWS's documentation example account.
+DEFAULT_ACCOUNT = "111122223333"
+
+Params = dict[str, Any]
+Handler = Callable[["LocalKMS", Params], Params]
+
+#: Operation name -> implementation; filled by the :mod:`kmslab.kms.ops` modules via :func:`operation`.
+HANDLERS: dict[str, Handler] = {}
+#: Run before every operation to apply what the clock says has happened (rotation, expiry).
+TICK_HOOKS: list[Callable[[LocalKMS], None]] = []
+
+
+def operation(name: str) -> Callable[[Handler], Handler]:
+    """Register the implementation of one AWS KMS operation."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+class LocalKMS:
+    """An in-memory AWS KMS for one account in one Region.
+
+    ``region`` and ``account`` shape every ARN; ``clock`` drives deletion, rotation and
+    expiry (move it with ``kms.clock.advance(days=365)``).
+    """
+
+    def __init__(
+        self,
+        region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        if not (len(account) == 12 and account.isdigit()):
+            raise ValueError(f"account must be 12 digits, got {account!r}")
+        self.region = region
+        self.account = account
+        self.clock = clock or Clock()
+        self.keys: dict[str, Key] = {}
+        self.aliases: dict[str, dict[str, Any]] = {}
+        #: Key id -> when the clock next changes that key by itself (automatic rotation,
+        #: expiry of imported material); kept by kmslab.kms.ops.lifecycle so ticks stay cheap.
+        self.due: dict[str, datetime] = {}
+        #: Key id -> DeletionDate of keys pending deletion (so ticks need not scan every key).
+        self.deletions: dict[str, datetime] = {}
+        #: Key id -> grant id -> grant (kmslab.kms.ops.grants); a key's grants go with the key.
+        self.grants: dict[str, dict[str, Grant]] = {}
+        # One lock: a notebook may share a LocalKMS between threads (widgets, benchmarks).
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"LocalKMS(region={self.region!r}, account={self.account!r}, keys={len(self.keys)})"
+
+    # -- entry points -----------------------------------------------------------------
+
+    def call(self, operation: str, **params: Any) -> Params:
+        """Run one operation with Python values (bytes for blobs); returns the response.
+
+        Raises the :mod:`kmslab.exceptions` class of the AWS error on failure.
+        """
+        return self.dispatch(operation, wire.validate(operation, params))
+
+    def handle(self, operation: str, body: bytes) -> tuple[int, bytes]:
+        """Serve one AWS JSON 1.1 request body; returns (HTTP status, JSON body)."""
+        return wire.handle(self.dispatch, operation, body)
+
+    def client(self, **config: Any) -> Any:
+        """A real boto3 KMS client whose requests this LocalKMS answers in-process."""
+        from kmslab.target import local_client
+
+        return local_client(self, **config)
+
+    def dispatch(self, operation: str, params: Params) -> Params:
+        """Run an operation on already-validated params. Never raises anything but KMSError."""
+        handler = HANDLERS.get(operation)
+        if handler is None:
+            raise UnsupportedOperationException(
+                f"kmslab does not implement {operation}. It serves: {', '.join(sorted(HANDLERS))}."
+            )
+        with self._lock:
+            try:
+                self.tick()
+                result = handler(self, params)
+            except KMSError:
+                raise
+            except Exception as exc:  # a bug in kmslab: never a traceback on the wire
+                # Only the exception type is logged: messages could echo input or material.
+                log.error("internal error in %s: %s", operation, type(exc).__name__)
+                raise KMSInternalException(
+                    f"kmslab internal error in {operation} ({type(exc).__name__})."
+                ) from None
+        if params.get("DryRun") and wire.has_dry_run(operation):
+            raise DryRunOperationException(
+                "The request would have succeeded, but the DryRun option is set."
+            )
+        return result
+
+    # -- time-driven changes ----------------------------------------------------------
+
+    def tick(self) -> None:
+        """Apply what the clock says has happened: deletions (and the registered hooks)."""
+        if self.deletions and min(self.deletions.values()) <= self.clock.now():
+            now = self.clock.now()
+            for key_id, when in list(self.deletions.items()):
+                if when <= now:
+                    self._delete(self.keys[key_id])
+        for hook in TICK_HOOKS:
+            hook(self)
+
+    def _delete(self, key: Key) -> None:
+        del self.keys[key.id]
+        self.deletions.pop(key.id, None)
+        self.due.pop(key.id, None)
+        self.grants.pop(key.id, None)
+        for name in [n for n, a in self.aliases.items() if a["TargetKeyId"] == key.id]:
+            del self.aliases[name]
+
+    # -- names --------------------------------------------------------------------------
+
+    def key_arn(self, key_id: str) -> str:
+        return f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"
+
+    def alias_arn(self, name: str) -> str:
+        return f"arn:aws:kms:{self.region}:{self.account}:{name}"
+
+    def resolve(self, key_id: str, *, aliases: bool = True) -> Key:
+        """Find a key by key id, key ARN, alias name or alias ARN (the last two if allowed)."""
+        ref = key_id
+        prefix = f"arn:aws:kms:{self.region}:{self.account}:"
+        if ref.startswith("arn:"):
+            if not ref.startswith(prefix):
+                raise NotFoundException(f"Invalid arn {key_id}")
+            ref = ref[len(prefix) :]
+            if ref.startswith("key/") and not ref.startswith("key/alias/"):
+                ref = ref[4:]
+            elif not ref.startswith("alias/"):
+                raise NotFoundException(f"Invalid arn {key_id}")
+        if ref.startswith("alias/"):
+            if not aliases:
+                raise NotFoundException(f"Invalid keyId {key_id}")
+            alias = self.aliases.get(ref)
+            if alias is None:
+                raise NotFoundException(f"Alias {self.alias_arn(ref)} is not found.")
+            return self.keys[alias["TargetKeyId"]]
+        key = self.keys.get(ref)
+        if key is None:
+            if not _is_uuid(ref):
+                raise NotFoundException(f"Invalid keyId {key_id}")
+            raise NotFoundException(f"Key '{self.key_arn(ref)}' does not exist")
+        return key
+
+    # -- rule checks ------------------------------------------------------------------
+
+    def key_for(self, operation: str, key_id: str) -> Key:
+        """Resolve KeyId and apply the operation's rules: state, key type and origin."""
+        rule = OPERATIONS[operation]
+        key = self.resolve(key_id, aliases=rule.aliases)
+        self.check_state(rule, key)
+        self.check_type(rule, key)
+        return key
+
+    def check_state(self, rule: OperationRule, key: Key) -> None:
+        refusal = STATE_RULES[rule.states].get(key.state)
+        if refusal is not None:
+            code, template = refusal
+            raise _error(code, template.format(arn=key.arn))
+
+    def check_type(self, rule: OperationRule, key: Key) -> None:
+        name = rule.name
+        if specs.key_type(key.info.name, key.usage) not in rule.key_types:
+            if rule.refusal == "InvalidKeyUsageException":
+                # An asymmetric ENCRYPT_DECRYPT key has the right usage but the wrong spec.
+                wrong = (
+                    f"key spec is {key.info.name}"
+                    if name in _SYM_ONLY and key.usage == "ENCRYPT_DECRYPT"
+                    else f"key usage is {key.usage}"
+                )
+                raise InvalidKeyUsageException(f"{key.arn} {wrong} which is not valid for {name}.")
+            raise UnsupportedOperationException(
+                f"{key.arn} key spec is {key.info.name} which is not valid for {name}."
+            )
+        required_origin = (
+            "EXTERNAL" if rule.external_only else "AWS_KMS" if rule.aws_kms_only else None
+        )
+        if required_origin is not None and key.origin != required_origin:
+            raise UnsupportedOperationException(
+                f"{key.arn} origin is {key.origin} which is not valid for this operation."
+            )
+
+    def algorithm(self, key: Key, name: str) -> specs.Algorithm:
+        """The algorithm row ``name`` for this key's usage, or InvalidKeyUsageException."""
+        alg = key.info.algorithm(name, key.usage)
+        if alg is None:
+            raise InvalidKeyUsageException(
+                f"Algorithm {name} is incompatible with key spec {key.info.name}."
+            )
+        return alg
+
+    def require_implemented(self, info: specs.KeySpecInfo, subject: str) -> None:
+        """Refuse, plainly, cryptography kmslab does not implement (SM2)."""
+        if info.family == "sm2":
+            raise UnsupportedOperationException(
+                f"{subject} is SM2. kmslab creates and describes SM2 keys but does not implement "
+                "SM2 cryptography (SM2PKE, SM2DSA, SM2 ECDH), which AWS offers only in the China "
+                "Regions. Use an RSA or NIST-curve key here, or real AWS KMS in a China Region."
+            )
+
+    def secret(self, key: Key, material: Material | None = None) -> Any:
+        """The key object of the current (or given) material; refuses what kmslab cannot do."""
+        self.require_implemented(key.info, key.arn)
+        m = material or key.current
+        if m is None:  # pragma: no cover - PendingImport is refused before this
+            raise UnsupportedOperationException(f"{key.arn} has no key material.")
+        return m.secret
+
+
+_SYM_ONLY = frozenset(
+    {
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+    }
+)
+
+
+def _error(code: str, message: str) -> KMSError:
+    from kmslab.exceptions import ERRORS
+
+    return ERRORS[code](message)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def require(params: Params, name: str) -> Any:
+    """A member the operation needs although the model leaves it optional."""
+    value = params.get(name)
+    if value is None:
+        raise ValidationException(
+            f"1 validation error detected: Value null at '{name[:1].lower() + name[1:]}' "
+            "failed to satisfy constraint: Member must not be null"
+        )
+    return value

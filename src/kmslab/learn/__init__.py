@@ -1,0 +1,15 @@
+"""The learning tools on top of the local KMS: what the lessons import.
+
+- :mod:`~kmslab.learn.compare` and :mod:`~kmslab.learn.measure`: the operations matrix,
+  derived from the rules and measured on a local KMS;
+- :mod:`~kmslab.learn.choose` (which key spec fits) and :mod:`~kmslab.learn.identify`
+  (a key's type from its metadata);
+- :mod:`~kmslab.learn.envelope`: envelope encryption with data keys;
+- :mod:`~kmslab.learn.lesson`: helpers the notebooks call (cards, try_call, openssl);
+- :mod:`~kmslab.learn.widgets`: ipywidgets factories that return the widget;
+- :mod:`~kmslab.learn.exercises`: self-checks and quizzes with specific feedback.
+
+May import :mod:`kmslab.bench`, the adapters (:mod:`kmslab.target`), :mod:`kmslab.kms`,
+:mod:`kmslab.crypto` and the catalogue. Heavy libraries (matplotlib, ipywidgets, boto3) are
+imported inside the functions that need them.
+"""

@@ -1,0 +1,601 @@
+"""Interactive widgets for the lessons. Each factory returns an ``ipywidgets`` box.
+
+The behaviour lives in plain functions (``spec_options``, ``create_key_report``, ...) that
+return HTML; the widgets only wire controls to them and write the result into an ``HTML``
+widget. Every box carries its parts as ``box.controls`` (a namespace), so tests drive a
+widget without a browser, by setting ``.value`` and calling ``.click()``:
+
+>>> import kmslab
+>>> from kmslab import widgets
+>>> box = widgets.key_creator(kmslab.client())
+>>> box.controls.usage.value = "KEY_AGREEMENT"
+>>> box.controls.spec.options[:2]
+(('ECC_NIST_P256', 'ECC_NIST_P256'), ('ECC_NIST_P384', 'ECC_NIST_P384'))
+>>> box.controls.create.click()
+>>> "KEY_AGREEMENT" in box.controls.result.value
+True
+
+This module imports ipywidgets; ``import kmslab`` does not import it.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+
+from kmslab import specs
+from kmslab.learn import envelope, exercises, lesson
+
+if TYPE_CHECKING:
+    from kmslab.learn.compare import Matrix
+
+__all__ = [
+    "MESSAGE_SIZES",
+    "STATE_ACTIONS",
+    "benchmark_runner",
+    "create_key_report",
+    "envelope_report",
+    "figure_png",
+    "key_creator",
+    "key_state_explorer",
+    "key_state_report",
+    "operation_explorer",
+    "operation_report",
+    "payload_report",
+    "payload_size_explorer",
+    "prediction_exercise",
+    "quiz_widget",
+    "results_report",
+    "round_trip_explorer",
+    "run_benchmark",
+    "sign_report",
+    "signing_playground",
+    "signing_specs",
+    "spec_options",
+]
+
+
+def _box(children: Sequence[Any], **controls: Any) -> Any:
+    box = w.VBox(list(children))
+    box.controls = SimpleNamespace(**controls)
+    return box
+
+
+def _result() -> Any:
+    return w.HTML(value="")
+
+
+def _note(text: str) -> str:
+    return f"<p><i>{html.escape(text)}</i></p>"
+
+
+# -- lesson 01: create a key ----------------------------------------------------------------
+
+
+def spec_options(usage: str) -> list[tuple[str, str]]:
+    """(label, KeySpec) for every spec that allows ``usage``, in catalogue order.
+
+    >>> spec_options("GENERATE_VERIFY_MAC")[0]
+    ('HMAC_224', 'HMAC_224')
+    >>> spec_options("SIGN_VERIFY")[-1]
+    ('SM2 (China Regions only)', 'SM2')
+    """
+    out = []
+    for info in specs.for_usage(usage):
+        label = info.name + (" (China Regions only)" if info.regions == "china-only" else "")
+        out.append((label, info.name))
+    return out
+
+
+def create_key_report(client: Any, spec: str, usage: str) -> str:
+    """Create a key (CreateKey, then DescribeKey) and return its metadata card as HTML, or
+    the AWS error."""
+    created = lesson.try_call(client.create_key, KeySpec=spec, KeyUsage=usage)
+    if not created.ok:
+        return created._repr_html_()
+    described = lesson.try_call(client.describe_key, KeyId=created.value["KeyMetadata"]["KeyId"])
+    if not described.ok:
+        return described._repr_html_()
+    info = specs.get(spec)
+    return lesson.card(described.value)._repr_html_() + _note(info.summary)
+
+
+def key_creator(client: Any) -> Any:
+    """Pick a key usage, then one of the key specs valid for it; create the key and see its
+    DescribeKey metadata as a card.
+
+    Controls: ``usage``, ``spec`` (Dropdowns), ``create`` (Button), ``result`` (HTML).
+    """
+    usage = w.Dropdown(options=list(specs.KEY_USAGES), value="ENCRYPT_DECRYPT", description="Usage")
+    spec = w.Dropdown(options=spec_options(usage.value), description="Key spec")
+    create = w.Button(description="Create key", button_style="primary")
+    result = _result()
+
+    def on_usage(change: dict[str, Any]) -> None:
+        spec.options = spec_options(change["new"])
+
+    def on_create(_: Any) -> None:
+        result.value = create_key_report(client, spec.value, usage.value)
+
+    usage.observe(on_usage, names="value")
+    create.on_click(on_create)
+    return _box(
+        [w.HBox([usage, spec, create]), result],
+        usage=usage,
+        spec=spec,
+        create=create,
+        result=result,
+    )
+
+
+# -- lesson 02: the matrix, cell by cell, and a prediction ------------------------------------
+
+
+def operation_report(matrix: Matrix, operation: str, spec: str, usage: str) -> str:
+    """One cell of a comparison matrix as HTML: allowed, or the AWS error and its message."""
+    cell = matrix.cell(operation, spec, usage)
+    label = f"{operation} on {spec} / {usage} ({specs.KEY_TYPES[cell.key_type]})"
+    if cell.allowed:
+        body = "<b>allowed</b>" + (f": {html.escape(cell.message)}" if cell.message else "")
+        colour = "#27ae60"
+    else:
+        message = html.escape(str(cell.message))
+        body = f"<b>{html.escape(str(cell.error))}</b><br><code>{message}</code>"
+        colour = "#c0392b"
+    note = _note(cell.note) if cell.note else ""
+    return (
+        f'<div style="border-left:4px solid {colour};padding-left:8px">'
+        f"{html.escape(label)}<br>{body}</div>{note}"
+    )
+
+
+def operation_explorer(matrix: Matrix) -> Any:
+    """Pick a key (KeySpec / KeyUsage) and an operation; see what the matrix recorded.
+
+    With a measured matrix (:func:`kmslab.learn.compare.measured_matrix`) the result is the
+    outcome of a real call: the exact AWS error code and message.
+    Controls: ``pair``, ``operation`` (Dropdowns), ``result`` (HTML).
+    """
+    pairs = [(f"{s} / {u} ({specs.key_type(s, u)})", (s, u)) for s, u in matrix.pairs]
+    pair = w.Dropdown(options=pairs, description="Key", layout=w.Layout(width="420px"))
+    operation = w.Dropdown(options=list(matrix.operations), description="Operation")
+    result = _result()
+
+    def update(_: Any = None) -> None:
+        spec, usage = pair.value
+        result.value = operation_report(matrix, operation.value, spec, usage)
+
+    pair.observe(update, names="value")
+    operation.observe(update, names="value")
+    update()
+    return _box([w.HBox([pair, operation]), result], pair=pair, operation=operation, result=result)
+
+
+def prediction_exercise(
+    spec: str, usage: str, operations: Iterable[str] = exercises.PREDICTION_OPERATIONS
+) -> Any:
+    """Tick the operations you expect a (KeySpec, KeyUsage) key to allow, then check.
+
+    The check is :func:`kmslab.learn.exercises.check_operations`.
+    Controls: ``boxes`` (dict operation -> Checkbox), ``check`` (Button), ``result`` (HTML).
+    """
+    boxes = {
+        op: w.Checkbox(value=False, description=op, indent=False, layout=w.Layout(width="260px"))
+        for op in operations
+    }
+    check = w.Button(description="Check my prediction", button_style="primary")
+    result = _result()
+
+    def on_check(_: Any) -> None:
+        prediction = {op: box.value for op, box in boxes.items()}
+        result.value = exercises.check_operations(spec, usage, prediction)._repr_html_()
+
+    check.on_click(on_check)
+    title = w.HTML(f"<b>Which operations does a {spec} key with KeyUsage {usage} allow?</b>")
+    grid = w.GridBox(
+        list(boxes.values()), layout=w.Layout(grid_template_columns="repeat(3, 270px)")
+    )
+    return _box([title, grid, check, result], boxes=boxes, check=check, result=result)
+
+
+# -- every lesson: the quiz -----------------------------------------------------------------
+
+
+def _question_row(number: int, question: exercises.Question) -> tuple[Any, SimpleNamespace]:
+    prompt = w.HTML(f"<b>{number}. {html.escape(question.prompt)}</b>")
+    result = _result()
+    check = w.Button(description="Check")
+    if question.multiple:
+        choices = [w.Checkbox(value=False, description=o, indent=False) for o in question.options]
+        control: Any = w.VBox(choices)
+        part = SimpleNamespace(choices=choices, check=check, result=result)
+
+        def answer() -> object:
+            return [c.description for c in choices if c.value]
+
+    else:
+        radio = w.RadioButtons(options=list(question.options), value=None)
+        control = radio
+        part = SimpleNamespace(choice=radio, check=check, result=result)
+
+        def answer() -> object:
+            return radio.value
+
+    def on_check(_: Any) -> None:
+        result.value = question.check(answer())._repr_html_()
+
+    check.on_click(on_check)
+    return w.VBox([prompt, control, check, result]), part
+
+
+def quiz_widget(quiz: exercises.Quiz) -> Any:
+    """A quiz as radio buttons (or checkboxes, for "choose all that apply") with a Check
+    button per question; feedback from :meth:`kmslab.learn.exercises.Question.check`.
+
+    Controls: ``questions`` (dict key -> namespace of ``choice`` or ``choices``, ``check``,
+    ``result``).
+    """
+    rows = [w.HTML(f"<h4>Quiz {quiz.lesson}: {html.escape(quiz.title)}</h4>")]
+    parts: dict[str, SimpleNamespace] = {}
+    for number, question in enumerate(quiz.questions, 1):
+        row, parts[question.key] = _question_row(number, question)
+        rows.append(row)
+    return _box(rows, questions=parts)
+
+
+# -- lesson 04: why Encrypt stops at 4 KiB ----------------------------------------------------
+
+
+def payload_report(client: Any, key_id: str, size: int) -> str:
+    """Encrypt ``size`` bytes directly, and seal them in an envelope; both outcomes as HTML."""
+    payload = bytes(size)
+    direct = lesson.try_call(client.encrypt, KeyId=key_id, Plaintext=payload)
+    sealed = lesson.try_call(envelope.seal, client, key_id, payload)
+    lines = [f"<p><b>{size:,} bytes</b></p>", direct._repr_html_()]
+    if sealed.ok:
+        env: envelope.Envelope = sealed.value
+        lines.append(
+            f"<p>Envelope: one GenerateDataKey call; {len(env.to_bytes()):,} bytes stored "
+            f"({env.overhead} bytes of overhead).</p>"
+        )
+    else:
+        lines.append(sealed._repr_html_())
+    return "".join(lines)
+
+
+def payload_size_explorer(client: Any, key_id: str, *, max_size: int = 16384) -> Any:
+    """A slider of payload sizes: where direct Encrypt stops, and envelope encryption not.
+
+    Controls: ``size`` (IntSlider), ``result`` (HTML).
+    """
+    size = w.IntSlider(
+        value=specs.MAX_MESSAGE_BYTES,
+        min=1,
+        max=max_size,
+        step=1,
+        description="Bytes",
+        continuous_update=False,
+        layout=w.Layout(width="600px"),
+    )
+    result = _result()
+
+    def update(_: Any = None) -> None:
+        result.value = payload_report(client, key_id, size.value)
+
+    size.observe(update, names="value")
+    update()
+    return _box([size, result], size=size, result=result)
+
+
+# -- lesson 06: sign and verify ---------------------------------------------------------------
+
+
+def signing_specs() -> list[str]:
+    """The SIGN_VERIFY key specs outside the China Regions (the local KMS signs with them)."""
+    return [s.name for s in specs.for_usage("SIGN_VERIFY") if s.regions != "china-only"]
+
+
+def _message_types(spec: str, algorithm: str) -> list[str]:
+    alg = specs.get(spec).algorithm(algorithm, "SIGN_VERIFY")
+    return list(alg.message_types) if alg else []
+
+
+def sign_report(
+    client: Any, key_id: str, spec: str, algorithm: str, message_type: str, text: str
+) -> str:
+    """Sign ``text`` (as the message type asks: itself, its digest, or ML-DSA's mu), verify
+    the signature, and compare its size with the catalogue; HTML."""
+    alg = specs.get(spec).algorithm(algorithm, "SIGN_VERIFY")
+    if alg is None:
+        return _note(f"{spec} does not offer {algorithm}.")
+    public = None
+    if message_type == "EXTERNAL_MU":
+        got = lesson.try_call(client.get_public_key, KeyId=key_id)
+        if not got.ok:
+            return got._repr_html_()
+        public = got.value["PublicKey"]
+    message = lesson.signing_message(algorithm, message_type, text.encode(), public)
+    args = {"KeyId": key_id, "SigningAlgorithm": algorithm, "MessageType": message_type}
+    signed = lesson.try_call(client.sign, Message=message, **args)
+    if not signed.ok:
+        return signed._repr_html_()
+    signature = signed.value["Signature"]
+    verified = lesson.try_call(client.verify, Message=message, Signature=signature, **args)
+    limit = "at most " if algorithm.startswith("ECDSA") else ""
+    rows = [
+        ("Message sent", f"{len(message)} bytes ({message_type})"),
+        ("Signature", f"{len(signature)} bytes (catalogue: {limit}{alg.signature_bytes})"),
+        ("Verify", "valid" if verified.ok else str(verified.error_code)),
+    ]
+    body = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+def signing_playground(client: Any) -> Any:
+    """Choose a signing key spec, an algorithm and a message type; sign, verify, see sizes.
+
+    One key per spec is created on first use. Controls: ``spec``, ``algorithm``,
+    ``message_type`` (Dropdowns), ``message`` (Text), ``sign`` (Button), ``result`` (HTML).
+    """
+    keys: dict[str, str] = {}
+    spec = w.Dropdown(options=signing_specs(), value="ECC_NIST_P256", description="Key spec")
+    algorithm = w.Dropdown(
+        options=specs.algorithm_names(spec.value, "SIGN_VERIFY"), description="Algorithm"
+    )
+    message_type = w.Dropdown(
+        options=_message_types(spec.value, algorithm.value), description="Type"
+    )
+    message = w.Text(value="hello, KMS", description="Message")
+    sign = w.Button(description="Sign and verify", button_style="primary")
+    result = _result()
+
+    def on_spec(change: dict[str, Any]) -> None:
+        algorithm.options = specs.algorithm_names(change["new"], "SIGN_VERIFY")
+
+    def on_algorithm(change: dict[str, Any]) -> None:
+        if change["new"] is not None:
+            message_type.options = _message_types(spec.value, change["new"])
+
+    def on_sign(_: Any) -> None:
+        if spec.value not in keys:
+            made = lesson.try_call(client.create_key, KeySpec=spec.value, KeyUsage="SIGN_VERIFY")
+            if not made.ok:
+                result.value = made._repr_html_()
+                return
+            keys[spec.value] = made.value["KeyMetadata"]["KeyId"]
+        result.value = sign_report(
+            client, keys[spec.value], spec.value, algorithm.value, message_type.value, message.value
+        )
+
+    spec.observe(on_spec, names="value")
+    algorithm.observe(on_algorithm, names="value")
+    sign.on_click(on_sign)
+    return _box(
+        [w.HBox([spec, algorithm, message_type]), w.HBox([message, sign]), result],
+        spec=spec,
+        algorithm=algorithm,
+        message_type=message_type,
+        message=message,
+        sign=sign,
+        result=result,
+        keys=keys,
+    )
+
+
+# -- lesson 08: key states --------------------------------------------------------------------
+
+#: The buttons of the key-state explorer: label -> (client method, extra arguments).
+STATE_ACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "DisableKey": ("disable_key", {}),
+    "EnableKey": ("enable_key", {}),
+    "ScheduleKeyDeletion": ("schedule_key_deletion", {"PendingWindowInDays": 7}),
+    "CancelKeyDeletion": ("cancel_key_deletion", {}),
+}
+
+
+def key_state_report(client: Any, key_id: str, action: str | None = None) -> str:
+    """Run one key-state action (a name in :data:`STATE_ACTIONS`, or None), then show the
+    key's state and what Encrypt does now; HTML."""
+    parts = []
+    if action is not None:
+        method, extra = STATE_ACTIONS[action]
+        parts.append(lesson.try_call(getattr(client, method), KeyId=key_id, **extra)._repr_html_())
+    described = lesson.try_call(client.describe_key, KeyId=key_id)
+    state = described.value["KeyMetadata"]["KeyState"] if described.ok else "unknown"
+    parts.append(f"<p>KeyState is now <b>{html.escape(state)}</b>. Encrypt says:</p>")
+    parts.append(
+        lesson.try_call(client.encrypt, KeyId=key_id, Plaintext=b"state check")._repr_html_()
+    )
+    return "".join(parts)
+
+
+def key_state_explorer(client: Any, key_id: str) -> Any:
+    """Buttons that move a key between states, each followed by an Encrypt attempt.
+
+    Controls: ``buttons`` (dict action -> Button), ``result`` (HTML).
+    """
+    result = _result()
+    buttons = {name: w.Button(description=name) for name in STATE_ACTIONS}
+    for name, button in buttons.items():
+
+        def on_click(_: Any, action: str = name) -> None:
+            result.value = key_state_report(client, key_id, action)
+
+        button.on_click(on_click)
+    result.value = key_state_report(client, key_id)
+    return _box([w.HBox(list(buttons.values())), result], buttons=buttons, result=result)
+
+
+# -- lesson 03: timing ------------------------------------------------------------------------
+
+#: Message sizes the benchmark runner offers for symmetric encryption (bytes).
+MESSAGE_SIZES: tuple[int, ...] = (16, 256, 1024, 4096, 16384, 65536, 1 << 20)
+
+
+def _size_label(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 else f"{n >> 10} KiB" if n >= 1024 else f"{n} B"
+
+
+def figure_png(figure: Any) -> bytes:
+    """A matplotlib Figure as PNG bytes (for an ``Image`` widget)."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    return buffer.getvalue()
+
+
+def run_benchmark(
+    mode: str,
+    families: Iterable[str],
+    message_sizes: Iterable[int] | None = None,
+    progress: Any = None,
+) -> Any:
+    """:func:`kmslab.bench.benchmark` in ``mode`` for ``families``, with the symmetric
+    encryption sizes replaced by ``message_sizes`` when given. Returns its Results."""
+    import dataclasses
+
+    from kmslab import bench
+
+    chosen = bench.MODES[mode]
+    if message_sizes is not None:
+        sizes = tuple(sorted(set(message_sizes)))
+        if not sizes:
+            raise ValueError("choose at least one message size")
+        chosen = dataclasses.replace(chosen, message_sizes=sizes)
+    return bench.benchmark(chosen, families=list(families), progress=progress)
+
+
+def results_report(results: Any) -> str:
+    """Benchmark results as HTML: the text table, and the notes on anything skipped."""
+    from kmslab import bench
+
+    notes = "".join(_note(n) for n in results.notes)
+    table = html.escape(bench.format_table(results.records))
+    return f"<pre style='font-size:80%'>{table}</pre>{notes}"
+
+
+def benchmark_runner(*, families: Sequence[str] = ("aes", "rsa", "ec"), mode: str = "test") -> Any:
+    """Choose algorithm families, message sizes and a mode; run the benchmark with a
+    progress bar; see the table and an operations-per-second plot.
+
+    ``test`` takes seconds, ``quick`` about half a minute, ``full`` several minutes.
+    Controls: ``families`` (dict family -> Checkbox), ``sizes`` (SelectMultiple),
+    ``mode`` (ToggleButtons), ``run`` (Button), ``progress`` (the bar), ``table`` (HTML),
+    ``plot`` (Image), ``state`` (namespace whose ``results`` is the last run's Results).
+    """
+    from kmslab import bench
+    from kmslab.bench import plots
+
+    boxes = {
+        f: w.Checkbox(
+            value=f in families, description=f, indent=False, layout=w.Layout(width="90px")
+        )
+        for f in bench.FAMILIES
+    }
+    default_sizes = [n for n in bench.MODES[mode].message_sizes if n in MESSAGE_SIZES]
+    sizes = w.SelectMultiple(
+        options=[(_size_label(n), n) for n in MESSAGE_SIZES],
+        value=default_sizes,
+        description="AES sizes",
+        rows=len(MESSAGE_SIZES),
+    )
+    modes = w.ToggleButtons(options=list(bench.MODES), value=mode, description="Mode")
+    run = w.Button(description="Run benchmark", button_style="primary")
+    progress_box, progress = bench.notebook_progress()
+    table = _result()
+    plot = w.Image(format="png")
+    state = SimpleNamespace(results=None)
+
+    def on_run(_: Any) -> None:
+        chosen = [f for f, box in boxes.items() if box.value]
+        if not chosen:
+            table.value = _note("Choose at least one family.")
+            return
+        try:
+            results = run_benchmark(modes.value, chosen, sizes.value, progress)
+        except ValueError as exc:
+            table.value = _note(str(exc))
+            return
+        state.results = results
+        table.value = results_report(results)
+        plot.value = figure_png(plots.plot_ops_per_second(results.records))
+
+    run.on_click(on_run)
+    return _box(
+        [w.HBox(list(boxes.values())), w.HBox([sizes, modes]), run, progress_box, table, plot],
+        families=boxes,
+        sizes=sizes,
+        mode=modes,
+        run=run,
+        progress=progress_box,
+        table=table,
+        plot=plot,
+        state=state,
+    )
+
+
+def envelope_report(records: Any, record_bytes: int, n_records: int, round_trip_s: float) -> str:
+    """Encrypt per record against envelope encryption for one workload, as HTML."""
+    from kmslab import bench
+    from kmslab.bench import kms_view
+
+    rows = []
+    for est in kms_view.envelope_vs_encrypt(
+        records, n_records=n_records, record_bytes=record_bytes, round_trip_s=round_trip_s
+    ):
+        took = bench.format_time(est.seconds) if est.feasible else "impossible"
+        note = f" ({est.note})" if est.note else ""
+        rows.append(
+            f"<tr><td>{html.escape(est.strategy)}</td><td>{est.kms_calls:,}</td>"
+            f"<td>{html.escape(took + note)}</td></tr>"
+        )
+    head = "<tr><th>strategy</th><th>KMS calls</th><th>time (estimated)</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def round_trip_explorer(records: Any) -> Any:
+    """Sliders for the network round trip and the workload: what Encrypt per record and
+    envelope encryption would cost on AWS, from measured local figures.
+
+    ``records`` must include AES on both layers. Controls: ``round_trip_ms``, ``n_records``
+    (sliders), ``record_bytes`` (Dropdown), ``result`` (HTML), ``plot`` (Image).
+    """
+    from kmslab.bench import kms_view
+
+    round_trip_ms = w.FloatLogSlider(
+        value=5, base=10, min=-1, max=2, step=0.1, description="Round trip ms",
+        continuous_update=False,
+    )  # fmt: skip
+    n_records = w.IntSlider(
+        value=10_000, min=1, max=1_000_000, description="Records", continuous_update=False
+    )
+    record_bytes = w.Dropdown(
+        options=[(_size_label(n), n) for n in MESSAGE_SIZES], value=1024, description="Record size"
+    )
+    result = _result()
+    plot = w.Image(format="png")
+
+    def update(_: Any = None) -> None:
+        seconds = round_trip_ms.value / 1000
+        result.value = envelope_report(records, record_bytes.value, n_records.value, seconds)
+        figure = kms_view.plot_envelope(
+            records, record_bytes=record_bytes.value, round_trip_s=seconds
+        )
+        plot.value = figure_png(figure)
+
+    for control in (round_trip_ms, n_records, record_bytes):
+        control.observe(update, names="value")
+    update()
+    return _box(
+        [w.HBox([round_trip_ms, n_records, record_bytes]), result, plot],
+        round_trip_ms=round_trip_ms,
+        n_records=n_records,
+        record_bytes=record_bytes,
+        result=result,
+        plot=plot,
+    )
