@@ -51,7 +51,7 @@ DEFAULT_ACCOUNT = "111122223333"
 Params = dict[str, Any]
 Handler = Callable[["LocalKMS", Params], Params]
 
-#: Operation name -> implementation; filled by the :mod:`kmslab.kms.ops` modules via :func:`operation`.
+#: Operation name -> implementation; filled by the :mod:`kmslab.kms.ops` modules.
 HANDLERS: dict[str, Handler] = {}
 #: Run before every operation to apply what the clock says has happened (rotation, expiry).
 TICK_HOOKS: list[Callable[[LocalKMS], None]] = []
