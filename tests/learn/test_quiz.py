@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kmslab.learn import exercises
 from kmslab.learn.quiz import LESSONS as FOUND
@@ -316,6 +318,20 @@ def test_a_question_without_a_key_is_named_by_its_place(tmp_path: Path) -> None:
         load(path)
     with pytest.raises(QuizFileError, match=r"42\.toml: needs a title"):
         load(_write(tmp_path, 'title = "T"\n'))
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(at=st.integers(0, len(GOOD)), cut=st.integers(0, 8), insert=st.text(max_size=8))
+def test_any_damaged_file_loads_or_names_the_file(
+    tmp_path: Path, at: int, cut: int, insert: str
+) -> None:
+    path = _write(tmp_path, GOOD[:at] + insert + GOOD[at + cut :])
+    try:
+        load(path)
+    except QuizFileError as err:
+        assert str(err).startswith(f"{path}: ")
 
 
 if __name__ == "__main__":

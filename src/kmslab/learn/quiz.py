@@ -328,18 +328,28 @@ def _rotated(key: str, names: list[str]) -> tuple[str, ...]:
 def _written(row: Mapping[str, Any]) -> _Built:
     if set(row) - _WRITTEN:
         raise ValueError(f"unknown field(s) {sorted(set(row) - _WRITTEN)}")
-    if not isinstance(row.get("text"), str) or not isinstance(row.get("options"), dict):
+    if not isinstance(row.get("text"), str) or not _strings(row.get("options")):
         raise ValueError("needs a text and an options table (option = explanation)")
-    options = {_fill(o): _fill(str(e)) for o, e in row["options"].items()}
+    if not isinstance(row.get("multiple", False), bool):
+        raise ValueError("multiple is true or false")
+    options = {_fill(o): _fill(e) for o, e in row["options"].items()}
     if ("answer" in row) == ("correct_when" in row):
         raise ValueError("needs exactly one of answer and correct_when")
     if "answer" in row:
         given = row["answer"] if isinstance(row["answer"], list) else [row["answer"]]
-        answer = [a for text in given for a in _fill_answer(str(text))]
+        if not all(isinstance(text, str) for text in given):
+            raise ValueError("the answer is an option's text, or a list of them")
+        answer = [a for text in given for a in _fill_answer(text)]
     else:
-        tests = {_fill(o): _test(str(t)) for o, t in row["correct_when"].items()}
+        if not _strings(row["correct_when"]):
+            raise ValueError("correct_when is a table: option = test")
+        tests = {_fill(o): _test(t) for o, t in row["correct_when"].items()}
         answer = [o for o, holds in tests.items() if holds]
     return _fill(row["text"]), options, answer
+
+
+def _strings(table: object) -> bool:
+    return isinstance(table, dict) and all(isinstance(v, str) for v in table.values())
 
 
 def _generated(row: Mapping[str, Any]) -> _Built:
@@ -382,10 +392,10 @@ def load(path: Path, lesson: str | None = None) -> Quiz:
         raise QuizFileError(f"{path}: needs a title and at least one [[question]]")
     questions: list[Question] = []
     for number, row in enumerate(rows, 1):
-        key = row.get("key")
+        key = row.get("key") if isinstance(row, dict) else None
         where = f"question {key!r}" if isinstance(key, str) else f"question {number} (no key)"
         try:
-            if not isinstance(key, str):
+            if not isinstance(row, dict) or not isinstance(key, str):
                 raise ValueError("needs a key")
             if key in {q.key for q in questions}:
                 raise ValueError("the key is used twice")
