@@ -1,8 +1,8 @@
-"""kmslab.learn.exercises: the checks and quizzes give the right verdicts and specific feedback.
+"""kmslab.learn.exercises: the checks give the right verdicts and specific feedback.
 
 Right answers are written out here from AWS's documentation (the reference tables), not
-read from kmslab's own tables, so a drift in either shows up. Where a quiz answer is a
-behaviour (an error code, a key state), the local KMS is asked too.
+read from kmslab's own tables, so a drift in either shows up. The quizzes are tested in
+test_quiz.py.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from kmslab.learn import exercises
 from kmslab.learn.exercises import CheckResult, check_operations
@@ -302,135 +301,3 @@ def test_check_result_text_and_html() -> None:
     page = result._repr_html_()
     assert "a &lt;b&gt; line" in page and "<i>Hint:</i> look again" in page
     assert repr(CheckResult(True, (), "hidden when correct")) == "Correct!"
-
-
-# -- quizzes ----------------------------------------------------------------------------------
-
-LESSONS = [f"{n:02d}" for n in range(9)]
-
-
-@pytest.mark.parametrize("lesson", LESSONS)
-def test_every_quiz_is_well_formed(lesson: str) -> None:
-    quiz = exercises.quiz(lesson)
-    assert quiz.lesson == lesson and 2 <= len(quiz.questions) <= 5
-    assert len(set(quiz.keys())) == len(quiz.keys())
-    for q in quiz.questions:
-        assert q.answer and q.answer <= set(q.options)
-        assert set(q.explain) == set(q.options), q.key  # every option explains itself
-        assert q.multiple or len(q.answer) == 1
-        assert q.check(sorted(q.answer) if q.multiple else next(iter(q.answer))).correct
-    text = repr(quiz)
-    assert text.startswith(f"Quiz {lesson}: {quiz.title}")
-    assert all(f"[{q.key}]" in text for q in quiz.questions)
-    assert quiz._repr_html_().count("<li><b>") == len(quiz.questions)
-
-
-def test_quiz_lookup() -> None:
-    assert exercises.quiz(4) == exercises.quiz("04") == exercises.quiz("4")
-    quiz = exercises.quiz(4)
-    assert quiz[1] is quiz["calls"] is quiz.questions[0]
-    with pytest.raises(KeyError, match="no quiz for lesson"):
-        exercises.quiz(9)
-    with pytest.raises(KeyError, match="no question 'nope'"):
-        exercises.quiz(4)["nope"]
-
-
-# Answers written from the reference, not from kmslab's tables.
-EXPECTED_ANSWERS = {
-    ("01", "agreement"): {"ECC_NIST_P256", "ECC_NIST_P521"},
-    ("01", "hmac_default"): {"ValidationException"},
-    ("02", "hmac_ops"): {"GenerateMac", "VerifyMac"},
-    ("02", "public_key"): {"UnsupportedOperationException"},
-    ("02", "encrypt_and_sign"): {"none: a key has one KeyUsage"},
-    ("03", "rsa_match"): {"RSA_3072"},
-    ("04", "data_key_specs"): {"SYMMETRIC_DEFAULT"},
-    ("05", "oaep_sha1"): {"214"},
-    ("06", "digest_len"): {"48"},
-    ("06", "ed25519ph"): {"DIGEST"},
-    ("07", "ecdh_specs"): {"ECC_NIST_P384"},
-    ("08", "cancel"): {"Disabled"},
-}
-
-
-@pytest.mark.parametrize(("where", "answer"), EXPECTED_ANSWERS.items())
-def test_quiz_answers_match_the_reference(where: tuple[str, str], answer: set[str]) -> None:
-    lesson, key = where
-    assert exercises.quiz(lesson)[key].answer == answer
-
-
-def test_single_choice_feedback_names_only_the_choice() -> None:
-    q = exercises.quiz("04")["context"]
-    letter = "abc"[q.options.index("IncorrectKeyException")]
-    result = q.check(letter.upper())
-    assert not result.correct
-    assert result.feedback == (
-        "IncorrectKeyException: no: that is for a KeyId that names another key.",
-    )
-    assert "InvalidCiphertextException" not in repr(result)  # the answer is not given away
-
-
-def test_multiple_choice_feedback() -> None:
-    q = exercises.quiz("05")["decrypt_needs"]
-    partial = q.check(["KeyId", "EncryptionContext"])
-    assert partial.feedback == (
-        "EncryptionContext: no: encryption context is for symmetric keys only.",
-        "1 right option(s) not chosen yet.",
-    )
-    assert q.check(["keyid", "encryptionalgorithm"]).correct  # text, any case
-
-
-def test_bad_quiz_answers() -> None:
-    q = exercises.quiz("06")["digest_len"]
-    assert q.check(None).summary == q.check(...).summary == "No answer yet."
-    assert "not one of the options" in q.check("z").feedback[0]
-    assert q.check(["a", "b"]).feedback[0].startswith("['a', 'b'] is not one of the options")
-
-
-def test_quiz_check_marks_several_answers() -> None:
-    quiz = exercises.quiz("08")
-    right = {q.key: next(iter(q.answer)) for q in quiz.questions}
-    assert quiz.check(**right).correct
-    result = quiz.check(cancel="Enabled", bogus="x")
-    assert not result.correct
-    assert result.feedback[0].startswith("cancel: Enabled: no:")
-    assert "window: No answer yet." in result.feedback
-    assert result.feedback[-1] == "bogus: no such question."
-
-
-# -- quiz answers that are behaviour: ask the local KMS ------------------------------------------
-
-
-def _code(call: Any, **kwargs: Any) -> str:
-    with pytest.raises(ClientError) as info:
-        call(**kwargs)
-    return str(info.value.response["Error"]["Code"])
-
-
-def test_behaviour_answers_match_the_local_kms(client: Any, keys: Any, fresh_key: Any) -> None:
-    def answer(lesson: str, key: str) -> str:
-        (only,) = exercises.quiz(lesson)[key].answer
-        return only
-
-    assert _code(client.create_key, KeySpec="HMAC_256") == answer("01", "hmac_default")
-    symmetric = keys.id("SYMMETRIC_DEFAULT")
-    assert _code(client.get_public_key, KeyId=symmetric) == answer("02", "public_key")
-    signing = keys.id("ECC_NIST_P256", "SIGN_VERIFY")
-    assert _code(client.encrypt, KeyId=signing, Plaintext=b"x") == answer("00", "error")
-    blob = client.encrypt(KeyId=symmetric, Plaintext=b"x", EncryptionContext={"a": "b"})
-    wrong_context = _code(
-        client.decrypt, CiphertextBlob=blob["CiphertextBlob"], EncryptionContext={"a": "B"}
-    )
-    assert wrong_context == answer("04", "context")
-    sig = client.sign(KeyId=signing, Message=b"m", SigningAlgorithm="ECDSA_SHA_256")["Signature"]
-    bad = _code(
-        client.verify, KeyId=signing, Message=b"n", Signature=sig, SigningAlgorithm="ECDSA_SHA_256"
-    )
-    assert f"raises {bad}" == answer("06", "bad_signature")
-    key = fresh_key()["KeyId"]
-    client.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
-    client.cancel_key_deletion(KeyId=key)
-    state = client.describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
-    assert state == answer("08", "cancel")
-    assert _code(client.schedule_key_deletion, KeyId=key, PendingWindowInDays=6) == (
-        "ValidationException"
-    )

@@ -7,7 +7,9 @@
 - :mod:`~kmslab.learn.envelope`: envelope encryption with data keys;
 - :mod:`~kmslab.learn.lesson`: helpers the notebooks call (cards, try_call, openssl);
 - :mod:`~kmslab.learn.widgets`: ipywidgets factories that return the widget;
-- :mod:`~kmslab.learn.exercises`: self-checks and quizzes with specific feedback.
+- :mod:`~kmslab.learn.exercises`: self-checks with specific feedback (a
+  :class:`~kmslab.learn.feedback.CheckResult`), and the quizzes of
+  :mod:`~kmslab.learn.quiz`, read from one data file per lesson (``quizzes/NN.toml``).
 
 May import :mod:`kmslab.bench`, the adapters (:mod:`kmslab.target`), :mod:`kmslab.kms`,
 :mod:`kmslab.crypto` and the catalogue. Heavy libraries (matplotlib, ipywidgets, boto3) are
