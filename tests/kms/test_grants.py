@@ -462,7 +462,7 @@ def test_dry_run_changes_nothing(
     # A dry run of a named repeat adds no token either.
     with aws_error("DryRunOperationException", DRY_RUN):
         _grant(client, key, Name="kept", DryRun=True)
-    assert len(kms.grants[key["KeyId"]][kept["GrantId"]].tokens) == 1
+    assert kms.grants[key["KeyId"]][kept["GrantId"]].issued == 1
     with aws_error("DryRunOperationException", DRY_RUN):
         client.retire_grant(GrantToken=kept["GrantToken"], DryRun=True)
     with aws_error("DryRunOperationException", DRY_RUN):

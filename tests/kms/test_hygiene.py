@@ -222,7 +222,7 @@ def test_internal_error_leaks_nothing(
             kms.call(operation, KeyId=key_id, **params)
         with pytest.raises(client.exceptions.KMSInternalException) as boto:
             getattr(client, _snake(operation))(KeyId=key_id, **params)
-    assert err.value.__suppress_context__ and err.value.__cause__ is None
+    assert err.value.__context__ is None and err.value.__cause__ is None
     assert err.value.message == f"kmslab internal error in {operation} (ValueError)."
     assert boto.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     ours = [r for r in caplog.records if r.name == "kmslab.kms.service"]

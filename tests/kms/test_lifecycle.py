@@ -26,8 +26,8 @@ from kmslab import specs
 from kmslab.clock import Clock
 from kmslab.exceptions import KMSError
 from kmslab.kms import ciphertext
-from kmslab.kms.ops.lifecycle import MAX_ON_DEMAND_ROTATIONS, apply_clock
-from kmslab.kms.service import TICK_HOOKS, LocalKMS
+from kmslab.kms.ops.lifecycle import MAX_ON_DEMAND_ROTATIONS
+from kmslab.kms.service import TIMERS, LocalKMS
 
 START = datetime(2030, 1, 1, 12, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
@@ -144,7 +144,7 @@ def snapshot(kms: LocalKMS, key_id: str, *, tokens: bool = True) -> tuple[Any, .
         key.on_demand_rotations,
         state,
         repr(key.import_state.get("record")),
-        kms.due.get(key_id),
+        due(kms).get(key_id),
     )
 
 
@@ -156,8 +156,13 @@ def rsa_private(bits: int) -> rsa.RSAPrivateKey:
 # -- rotation --------------------------------------------------------------------------------
 
 
-def test_tick_hook_registered_once() -> None:
-    assert sum(h.__qualname__ == apply_clock.__qualname__ for h in TICK_HOOKS) == 1
+def due(kms: LocalKMS) -> dict[str, datetime]:
+    """Key id -> when the clock next changes it by itself (rotation or expiry timers)."""
+    return {k: when for (kind, k), when in kms.timers().items() if kind in ("rotate", "expire")}
+
+
+def test_timers_registered() -> None:
+    assert {"delete", "rotate", "expire"} <= set(TIMERS)
 
 
 def test_enable_disable_and_status(kms: LocalKMS) -> None:
@@ -167,7 +172,7 @@ def test_enable_disable_and_status(kms: LocalKMS) -> None:
         "KeyRotationEnabled": False,
         "KeyId": arn,
     }
-    assert kms.due == {}  # nothing for the tick hook to look at
+    assert due(kms) == {}  # nothing for the tick hook to look at
     assert kms.call("EnableKeyRotation", KeyId=arn) == {}  # a key ARN works too
     assert kms.call("GetKeyRotationStatus", KeyId=key_id) == {
         "KeyRotationEnabled": True,
@@ -175,11 +180,11 @@ def test_enable_disable_and_status(kms: LocalKMS) -> None:
         "RotationPeriodInDays": 365,
         "NextRotationDate": START + 365 * DAY,
     }
-    assert kms.due == {key_id: START + 365 * DAY}
+    assert due(kms) == {key_id: START + 365 * DAY}
     assert kms.call("DisableKeyRotation", KeyId=key_id) == {}
     assert kms.call("GetKeyRotationStatus", KeyId=key_id)["KeyRotationEnabled"] is False
     assert "NextRotationDate" not in kms.call("GetKeyRotationStatus", KeyId=key_id)
-    assert kms.due == {}
+    assert due(kms) == {}
     # Enabling again counts from the new enable date.
     kms.clock.advance(days=10)
     kms.call("EnableKeyRotation", KeyId=key_id, RotationPeriodInDays=90)
@@ -415,7 +420,7 @@ def test_a_deleted_key_leaves_the_schedule(kms: LocalKMS) -> None:
     kms.call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
     kms.clock.advance(days=400)
     assert kms.call("ListKeys")["Keys"] == []
-    assert kms.due == {}
+    assert due(kms) == {}
 
 
 # -- imported key material: the happy paths ---------------------------------------------------
@@ -632,7 +637,7 @@ def test_reimport_while_present_changes_only_the_expiry(kms: LocalKMS) -> None:
     meta = kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]
     assert meta["KeyState"] == "Disabled"  # re-import does not enable a disabled key
     assert meta["ExpirationModel"] == "KEY_MATERIAL_DOES_NOT_EXPIRE" and "ValidTo" not in meta
-    assert kms.due == {}
+    assert due(kms) == {}
 
 
 def test_imported_asymmetric_key_delete_and_reimport(kms: LocalKMS) -> None:
@@ -659,7 +664,7 @@ def test_material_expires_on_the_clock(kms: LocalKMS) -> None:
     material = os.urandom(32)
     valid_to = START + 10 * DAY
     import_material(kms.call, key_id, material, ValidTo=valid_to)
-    assert kms.due == {key_id: valid_to}
+    assert due(kms) == {key_id: valid_to}
     blob = client.encrypt(KeyId=key_id, Plaintext=b"before expiry")["CiphertextBlob"]
     kms.clock.advance(days=9)
     assert client.describe_key(KeyId=key_id)["KeyMetadata"]["ValidTo"] == valid_to
@@ -667,7 +672,7 @@ def test_material_expires_on_the_clock(kms: LocalKMS) -> None:
     meta = client.describe_key(KeyId=key_id)["KeyMetadata"]
     assert meta["KeyState"] == "PendingImport"
     assert "ValidTo" not in meta and "CurrentKeyMaterialId" not in meta
-    assert kms.due == {}
+    assert due(kms) == {}
     assert error_code(client.encrypt, KeyId=key_id, Plaintext=b"x") == "KMSInvalidStateException"
     import_material(kms.call, key_id, material, ValidTo=START + 100 * DAY)
     assert client.decrypt(CiphertextBlob=blob)["Plaintext"] == b"before expiry"

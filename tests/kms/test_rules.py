@@ -371,7 +371,7 @@ def _snapshot(kms: LocalKMS) -> Any:
             for k in kms.keys.values()
         ],
         {name: dict(a) for name, a in kms.aliases.items()},
-        {k: [(g.id, len(g.tokens)) for g in grants.values()] for k, grants in kms.grants.items()},
+        {k: [(g.id, g.issued) for g in grants.values()] for k, grants in kms.grants.items()},
     )
 
 

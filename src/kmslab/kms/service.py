@@ -15,6 +15,9 @@ out. Both go through the same validation, key-state rules and error mapping.
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
 import logging
 import threading
 import uuid
@@ -34,7 +37,9 @@ from kmslab.exceptions import (
     ValidationException,
 )
 from kmslab.kms import wire
+from kmslab.kms.index import AliasTable, SequencedTable
 from kmslab.kms.keys import Key, Material
+from kmslab.kms.quotas import default_quotas
 from kmslab.kms.rules import OPERATIONS, STATE_RULES, OperationRule
 
 if TYPE_CHECKING:
@@ -53,15 +58,33 @@ Handler = Callable[["LocalKMS", Params], Params]
 
 #: Operation name -> implementation; filled by the :mod:`kmslab.kms.ops` modules.
 HANDLERS: dict[str, Handler] = {}
-#: Run before every operation to apply what the clock says has happened (rotation, expiry).
+#: Run before every operation to apply what the clock says has happened. Keep hooks O(1)
+#: when nothing is due: they run on every call. Prefer a timer (:meth:`LocalKMS.schedule`).
 TICK_HOOKS: list[Callable[[LocalKMS], None]] = []
+#: Timer kind -> what to do when a timer of that kind is due: ``fn(kms, key_id, when)``.
+#: Filled by the modules that schedule them ("delete" here; "rotate", "expire" by lifecycle).
+TIMERS: dict[str, Callable[[LocalKMS, str, datetime], None]] = {}
+#: Operation name -> work done *before* the lock is taken: ``fn(params)`` returns what the
+#: handler finds under :data:`PREPARED` (a generated key pair, say), or None. It must not
+#: read or change the KMS's state, and it must not raise: the handler checks everything.
+PREPARERS: dict[str, Callable[[Params], Any]] = {}
+#: The params member under which a handler finds what its preparer made (not a model name).
+PREPARED = "kmslab:prepared"
 
 
-def operation(name: str) -> Callable[[Handler], Handler]:
-    """Register the implementation of one AWS KMS operation."""
+def operation(
+    name: str, *, prepare: Callable[[Params], Any] | None = None
+) -> Callable[[Handler], Handler]:
+    """Register the implementation of one AWS KMS operation.
+
+    ``prepare``: slow work that needs no state (key generation), run outside the lock so
+    other threads' calls do not wait behind it; see :data:`PREPARERS`.
+    """
 
     def register(fn: Handler) -> Handler:
         HANDLERS[name] = fn
+        if prepare is not None:
+            PREPARERS[name] = prepare
         return fn
 
     return register
@@ -86,15 +109,22 @@ class LocalKMS:
         self.region = region
         self.account = account
         self.clock = clock or Clock()
-        self.keys: dict[str, Key] = {}
-        self.aliases: dict[str, dict[str, Any]] = {}
-        #: Key id -> when the clock next changes that key by itself (automatic rotation,
-        #: expiry of imported material); kept by kmslab.kms.ops.lifecycle so ticks stay cheap.
-        self.due: dict[str, datetime] = {}
-        #: Key id -> DeletionDate of keys pending deletion (so ticks need not scan every key).
-        self.deletions: dict[str, datetime] = {}
+        #: Key id -> key, in creation order; ListKeys pages from it (:meth:`keys_after`).
+        self.keys: SequencedTable[Key] = SequencedTable()
+        #: Alias name -> alias, indexed by name and by target key (:class:`AliasTable`).
+        self.aliases = AliasTable()
         #: Key id -> grant id -> grant (kmslab.kms.ops.grants); a key's grants go with the key.
-        self.grants: dict[str, dict[str, Grant]] = {}
+        self.grants: dict[str, SequencedTable[Grant]] = {}
+        #: Retiring principal -> grant id -> grant, for ListRetirableGrants.
+        self.retirable: dict[str, SequencedTable[Grant]] = {}
+        #: Quota name -> value (kmslab.kms.quotas.QUOTAS); change it as Service Quotas would.
+        self.quotas: dict[str, int] = default_quotas()
+        # Timers: a heap of (when, n, kind, key id), and the one live date of each
+        # (kind, key id). A heap entry whose date is not the live one is stale and skipped,
+        # so rescheduling never searches the heap; the heap is rebuilt if stale entries pile up.
+        self._timers: list[tuple[datetime, int, str, str]] = []
+        self._timer_at: dict[tuple[str, str], datetime] = {}
+        self._timer_numbers = itertools.count()
         # One lock: a notebook may share a LocalKMS between threads (widgets, benchmarks).
         self._lock = threading.RLock()
 
@@ -121,49 +151,121 @@ class LocalKMS:
         return local_client(self, **config)
 
     def dispatch(self, operation: str, params: Params) -> Params:
-        """Run an operation on already-validated params. Never raises anything but KMSError."""
+        """Run an operation on already-validated params. Never raises anything but KMSError.
+
+        The error raised carries no context: not the exception it translates (a crypto
+        failure whose frames hold key objects) and no traceback into the operation.
+        """
         handler = HANDLERS.get(operation)
         if handler is None:
             raise UnsupportedOperationException(
                 f"kmslab does not implement {operation}. It serves: {', '.join(sorted(HANDLERS))}."
             )
-        with self._lock:
-            try:
-                self.tick()
-                result = handler(self, params)
-            except KMSError:
-                raise
-            except Exception as exc:  # a bug in kmslab: never a traceback on the wire
-                # Only the exception type is logged: messages could echo input or material.
-                log.error("internal error in %s: %s", operation, type(exc).__name__)
-                raise KMSInternalException(
-                    f"kmslab internal error in {operation} ({type(exc).__name__})."
-                ) from None
+        failure = self._run(operation, handler, params)
+        if isinstance(failure, KMSError):
+            # Raised outside every except block, stripped, so nothing secret stays reachable
+            # from the error (its __context__ frames) or from sys.last_value in a notebook.
+            failure.__context__ = failure.__cause__ = None
+            failure.__suppress_context__ = False
+            raise failure.with_traceback(None)
         if params.get("DryRun") and wire.has_dry_run(operation):
             raise DryRunOperationException(
                 "The request would have succeeded, but the DryRun option is set."
             )
-        return result
+        return failure
+
+    def _run(self, operation: str, handler: Handler, params: Params) -> Params | KMSError:
+        """The handler's result, or the KMSError it failed with (returned, not raised)."""
+        prepare = PREPARERS.get(operation)
+        if prepare is not None and not params.get("DryRun"):
+            # Key generation (up to seconds for RSA_4096) happens here, outside the lock.
+            with contextlib.suppress(Exception):  # the handler reports what is wrong
+                params = {**params, PREPARED: prepare(params)}
+        with self._lock:
+            try:
+                self.tick()
+                return handler(self, params)
+            except KMSError as err:
+                return err
+            except Exception as exc:  # a bug in kmslab: never a traceback on the wire
+                # Only the exception type is logged: messages could echo input or material.
+                log.error("internal error in %s: %s", operation, type(exc).__name__)
+                name = type(exc).__name__
+        return KMSInternalException(f"kmslab internal error in {operation} ({name}).")
 
     # -- time-driven changes ----------------------------------------------------------
 
     def tick(self) -> None:
-        """Apply what the clock says has happened: deletions (and the registered hooks)."""
-        if self.deletions and min(self.deletions.values()) <= self.clock.now():
+        """Apply what the clock says has happened: the timers that are due, then the hooks.
+
+        O(1) when nothing is due (a look at the top of the heap), O(log n) per due timer.
+        """
+        timers = self._timers
+        if timers and timers[0][0] <= self.clock.now():
             now = self.clock.now()
-            for key_id, when in list(self.deletions.items()):
-                if when <= now:
-                    self._delete(self.keys[key_id])
+            while timers and timers[0][0] <= now:
+                when, _, kind, key_id = heapq.heappop(timers)
+                if self._timer_at.get((kind, key_id)) != when:
+                    continue  # rescheduled or cancelled since
+                del self._timer_at[kind, key_id]
+                if key_id in self.keys:
+                    TIMERS[kind](self, key_id, when)
         for hook in TICK_HOOKS:
             hook(self)
 
+    def schedule(self, kind: str, key_id: str, when: datetime | None) -> None:
+        """Set (or, with None, cancel) the one timer of ``kind`` for a key.
+
+        When the clock reaches ``when``, the next call runs ``TIMERS[kind](kms, key_id,
+        when)`` (under the lock) if the key still exists.
+        """
+        if when is None:
+            self._timer_at.pop((kind, key_id), None)
+            return
+        if self._timer_at.get((kind, key_id)) == when:
+            return
+        self._timer_at[kind, key_id] = when
+        heapq.heappush(self._timers, (when, next(self._timer_numbers), kind, key_id))
+        if len(self._timers) > 2 * len(self._timer_at) + 64:  # amortised O(1) per call
+            self._timers = [
+                (w, next(self._timer_numbers), k, i) for (k, i), w in self._timer_at.items()
+            ]
+            heapq.heapify(self._timers)
+
+    def timer(self, kind: str, key_id: str) -> datetime | None:
+        """When the timer of ``kind`` for a key fires (None: no such timer)."""
+        return self._timer_at.get((kind, key_id))
+
+    def timers(self) -> dict[tuple[str, str], datetime]:
+        """Every live timer: (kind, key id) -> when it fires (a copy)."""
+        return dict(self._timer_at)
+
+    def keys_after(self, seq: int | None) -> Any:
+        """(number, key) of the keys created after number ``seq``, in creation order, lazily.
+
+        ListKeys pages from this: O(log n + page size). ``self.keys.seq(key_id)`` is a key's
+        number.
+        """
+        return self.keys.after(seq)
+
     def _delete(self, key: Key) -> None:
         del self.keys[key.id]
-        self.deletions.pop(key.id, None)
-        self.due.pop(key.id, None)
-        self.grants.pop(key.id, None)
-        for name in [n for n, a in self.aliases.items() if a["TargetKeyId"] == key.id]:
+        for kind in TIMERS:
+            self.schedule(kind, key.id, None)
+        for grant in list(self.grants.pop(key.id, {}).values()):
+            self._unindex_retirable(grant)
+        for name in self.aliases.of_key(key.id):
             del self.aliases[name]
+
+    def _unindex_retirable(self, grant: Grant) -> None:
+        principal = grant.retiring or grant.retiring_service
+        if principal is None:
+            return
+        table = self.retirable.get(principal)
+        if table is not None:
+            table.pop(grant.id, None)
+            if not table:
+                del self.retirable[principal]
 
     # -- names --------------------------------------------------------------------------
 
@@ -263,6 +365,15 @@ class LocalKMS:
             raise UnsupportedOperationException(f"{key.arn} has no key material.")
         return m.secret
 
+
+def _delete_when_due(kms: LocalKMS, key_id: str, when: datetime) -> None:
+    """Timer "delete": the end of a key's waiting period (ScheduleKeyDeletion)."""
+    key = kms.keys[key_id]
+    if key.state == "PendingDeletion" and key.deletion_date == when:
+        kms._delete(key)
+
+
+TIMERS["delete"] = _delete_when_due
 
 _SYM_ONLY = frozenset(
     {

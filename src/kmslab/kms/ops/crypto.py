@@ -17,7 +17,7 @@ from kmslab.exceptions import (
 )
 from kmslab.kms import ciphertext
 from kmslab.kms.keys import Key
-from kmslab.kms.service import operation, require
+from kmslab.kms.service import PREPARED, operation, require
 
 if TYPE_CHECKING:
     from kmslab.kms.service import LocalKMS, Params
@@ -229,7 +229,7 @@ def _data_key_pair(kms: LocalKMS, op: str, p: Params, with_plaintext: bool) -> P
     pair = specs.get(p["KeyPairSpec"])
     module = family(pair.family)
     kms.require_implemented(pair, f"KeyPairSpec {pair.name}")
-    private = module.generate(pair)
+    private = p.get(PREPARED) or module.generate(pair)
     private_der = module.private_der(private)
     result = _protected(kms, op, key, private_der, p, "PrivateKeyCiphertextBlob")
     result.update(PublicKey=module.public_der(private), KeyPairSpec=pair.name)
@@ -238,12 +238,18 @@ def _data_key_pair(kms: LocalKMS, op: str, p: Params, with_plaintext: bool) -> P
     return result
 
 
-@operation("GenerateDataKeyPair")
+def _prepare_pair(p: Params) -> Any:
+    """The data key pair, generated before the lock (RSA_4096 can take seconds)."""
+    pair = specs.get(p["KeyPairSpec"])
+    return None if pair.family == "sm2" else family(pair.family).generate(pair)
+
+
+@operation("GenerateDataKeyPair", prepare=_prepare_pair)
 def generate_data_key_pair(kms: LocalKMS, p: Params) -> Params:
     return _data_key_pair(kms, "GenerateDataKeyPair", p, True)
 
 
-@operation("GenerateDataKeyPairWithoutPlaintext")
+@operation("GenerateDataKeyPairWithoutPlaintext", prepare=_prepare_pair)
 def generate_data_key_pair_without_plaintext(kms: LocalKMS, p: Params) -> Params:
     return _data_key_pair(kms, "GenerateDataKeyPairWithoutPlaintext", p, False)
 

@@ -43,9 +43,13 @@ Choices where AWS documents no exact behaviour:
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -53,10 +57,13 @@ from kmslab import specs
 from kmslab.exceptions import (
     InvalidGrantIdException,
     InvalidGrantTokenException,
+    LimitExceededException,
     NotFoundException,
     ValidationException,
 )
-from kmslab.kms.ops.manage import page
+from kmslab.kms.index import SequencedTable
+from kmslab.kms.paging import decode_marker, page_iter
+from kmslab.kms.quotas import QUOTAS
 from kmslab.kms.rules import allowed
 from kmslab.kms.service import operation
 
@@ -110,7 +117,7 @@ GRANT_OPERATIONS: dict[str, GrantOperation] = {
 
 _CONTEXT_CONSTRAINTS = ("EncryptionContextSubset", "EncryptionContextEquals")
 #: AWS: each constraint holds at most 8 encryption context pairs.
-MAX_CONSTRAINT_PAIRS = 8
+MAX_CONSTRAINT_PAIRS = QUOTAS["grant_constraint_pairs"].value
 _GRANT_ID = re.compile("[0-9a-f]{64}")
 
 
@@ -129,7 +136,10 @@ class Grant:
     retiring: str | None = None
     retiring_service: str | None = None
     constraints: dict[str, Any] | None = None
-    tokens: list[str] = field(default_factory=list, repr=False)
+    #: How many grant tokens CreateGrant has returned for this grant. The tokens are not
+    #: stored: each one names its grant and is authenticated (:func:`_token`), so a named
+    #: grant requested 10,000 times still costs one Grant.
+    issued: int = 0
 
     def same_request(self, other: Grant) -> bool:
         """Whether ``other`` asks for exactly this grant (what makes a named request repeat)."""
@@ -235,22 +245,65 @@ def _grant_id(grant_id: str) -> str:
 
 
 def _find(kms: LocalKMS, key: Key, grant_id: str) -> Grant:
-    grant = kms.grants.get(key.id, {}).get(_grant_id(grant_id))
+    table = kms.grants.get(key.id)
+    grant = table.get(_grant_id(grant_id)) if table is not None else None
     if grant is None:
         raise NotFoundException(f"Grant ID {grant_id} not found for {key.arn}.")
     return grant
 
 
-def _by_token(kms: LocalKMS, token: str) -> Grant:
-    for grants in kms.grants.values():
-        for grant in grants.values():
-            if token in grant.tokens:
-                return grant
-    # The token is a credential: it is not echoed.
-    raise InvalidGrantTokenException(
-        "The grant token is not valid: CreateGrant did not return it, or its grant has been "
-        "retired or revoked."
+# A grant token: base64url of version || key id (36 ASCII) || grant id (32 bytes) ||
+# nonce (16) || HMAC-SHA-256 over the rest under this LocalKMS's token key. Unique per
+# CreateGrant call (the nonce), checkable without a table of tokens, unforgeable.
+_TOKEN_VERSION = b"\x01"
+_TOKEN_BYTES = 1 + 36 + 32 + 16 + 32
+
+
+def _token_key(kms: LocalKMS) -> bytes:
+    key: bytes | None = getattr(kms, "_grant_token_key", None)
+    if key is None:
+        key = secrets.token_bytes(32)
+        kms._grant_token_key = key  # type: ignore[attr-defined]
+    return key
+
+
+def _token(kms: LocalKMS, grant: Grant) -> str:
+    body = (
+        _TOKEN_VERSION
+        + grant.key_id.encode("ascii")
+        + bytes.fromhex(grant.id)
+        + secrets.token_bytes(16)
     )
+    mac = hmac.new(_token_key(kms), body, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(body + mac).decode("ascii")
+
+
+def _by_token(kms: LocalKMS, token: str) -> Grant:
+    grant = None
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+    except (UnicodeError, binascii.Error, ValueError):
+        raw = b""
+    if len(raw) == _TOKEN_BYTES and raw[:1] == _TOKEN_VERSION:
+        body, mac = raw[:-32], raw[-32:]
+        if hmac.compare_digest(mac, hmac.new(_token_key(kms), body, hashlib.sha256).digest()):
+            key_id, grant_id = body[1:37].decode("ascii"), body[37:69].hex()
+            table = kms.grants.get(key_id)
+            grant = table.get(grant_id) if table is not None else None
+    if grant is None:
+        # The token is a credential: it is not echoed.
+        raise InvalidGrantTokenException(
+            "The grant token is not valid: CreateGrant did not return it, or its grant has "
+            "been retired or revoked."
+        )
+    return grant
+
+
+def _add(kms: LocalKMS, grant: Grant) -> None:
+    kms.grants.setdefault(grant.key_id, SequencedTable())[grant.id] = grant
+    principal = grant.retiring or grant.retiring_service
+    if principal is not None:
+        kms.retirable.setdefault(principal, SequencedTable())[grant.id] = grant
 
 
 def _remove(kms: LocalKMS, grant: Grant) -> None:
@@ -258,6 +311,7 @@ def _remove(kms: LocalKMS, grant: Grant) -> None:
     del grants[grant.id]
     if not grants:
         del kms.grants[grant.key_id]
+    kms._unindex_retirable(grant)
 
 
 # -- operations ---------------------------------------------------------------------------
@@ -282,13 +336,24 @@ def create_grant(kms: LocalKMS, p: Params) -> Params:
         retiring_service=p.get("RetiringServicePrincipal"),
         constraints=_check_constraints(key, operations, p.get("Constraints")),
     )
-    grants = kms.grants.get(key.id, {})
+    grants: SequencedTable[Grant] = kms.grants.get(key.id) or SequencedTable()
     if grant.name is not None:
+        # AWS (API Reference, CreateGrant, Name): a retry with identical parameters returns
+        # the original GrantId without creating a grant; every call gets a new grant token,
+        # and all tokens of a grant are interchangeable. The grant named is looked for
+        # among the key's grants with that name only.
         grant = next((g for g in grants.values() if g.same_request(grant)), grant)
-    token = secrets.token_urlsafe(192)
+    new = grant.id not in grants
+    limit = kms.quotas["grants_per_key"]
+    if new and len(grants) >= limit:
+        # The code is documented (DG resource-limits, research 8.4). AWS text unknown:
+        # inferred.
+        raise LimitExceededException(f"{key.arn} already has {limit} grants, the most allowed.")
+    token = _token(kms, grant)
     if not p.get("DryRun"):
-        grant.tokens.append(token)
-        kms.grants.setdefault(key.id, {})[grant.id] = grant
+        grant.issued += 1
+        if new:
+            _add(kms, grant)
     return {"GrantToken": token, "GrantId": grant.id}
 
 
@@ -296,16 +361,19 @@ def create_grant(kms: LocalKMS, p: Params) -> Params:
 def list_grants(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("ListGrants", p["KeyId"])
     _one_of(p, "GranteePrincipal", "GranteeServicePrincipal", required=False)
-    grants = list(kms.grants.get(key.id, {}).values())
-    if p.get("GrantId") is not None:
-        wanted = _grant_id(p["GrantId"])
-        grants = [g for g in grants if g.id == wanted]
-    if p.get("GranteePrincipal") is not None:
-        grants = [g for g in grants if p["GranteePrincipal"] in (g.grantee, g.grantee_service)]
-    if p.get("GranteeServicePrincipal") is not None:
-        grants = [g for g in grants if g.grantee_service == p["GranteeServicePrincipal"]]
-    chunk, extra = page(grants, p, default_limit=50)
-    return {"Grants": [g.entry(kms.account) for g in chunk], **extra}
+    wanted = _grant_id(p["GrantId"]) if p.get("GrantId") is not None else None
+    grantee, service = p.get("GranteePrincipal"), p.get("GranteeServicePrincipal")
+    after = decode_marker("ListGrants", p.get("Marker"), int)
+    table: SequencedTable[Grant] = kms.grants.get(key.id) or SequencedTable()
+    matching = (
+        (n, g)
+        for n, g in table.after(after)
+        if (wanted is None or g.id == wanted)
+        and (grantee is None or grantee in (g.grantee, g.grantee_service))
+        and (service is None or g.grantee_service == service)
+    )
+    chunk, extra = page_iter("ListGrants", matching, p, lambda e: e[0], default_limit=50)
+    return {"Grants": [g.entry(kms.account) for _, g in chunk], **extra}
 
 
 @operation("ListRetirableGrants")
@@ -313,15 +381,15 @@ def list_retirable_grants(kms: LocalKMS, p: Params) -> Params:
     _one_of(p, "RetiringPrincipal", "RetiringServicePrincipal", required=True)
     principal = p.get("RetiringPrincipal")
     service = p.get("RetiringServicePrincipal")
-    grants = [
-        g
-        for by_key in kms.grants.values()
-        for g in by_key.values()
-        if (principal is not None and principal in (g.retiring, g.retiring_service))
-        or (service is not None and g.retiring_service == service)
-    ]
-    chunk, extra = page(grants, p, default_limit=50)
-    return {"Grants": [g.entry(kms.account) for g in chunk], **extra}
+    after = decode_marker("ListRetirableGrants", p.get("Marker"), int)
+    table = kms.retirable.get(principal or service or "") or SequencedTable()
+    # Indexed under the one retiring principal a grant has; RetiringServicePrincipal
+    # matches only grants whose retiring principal is that service principal.
+    matching = (
+        (n, g) for n, g in table.after(after) if service is None or g.retiring_service == service
+    )
+    chunk, extra = page_iter("ListRetirableGrants", matching, p, lambda e: e[0], default_limit=50)
+    return {"Grants": [g.entry(kms.account) for _, g in chunk], **extra}
 
 
 @operation("RetireGrant")

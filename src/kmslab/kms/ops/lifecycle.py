@@ -62,10 +62,12 @@ from kmslab.exceptions import (
     UnsupportedOperationException,
     ValidationException,
 )
+from kmslab.kms import schedule
 from kmslab.kms.byok import WRAPPING_ALGORITHMS, unwrap_key_material
 from kmslab.kms.keys import Key, Material, new_material_id
-from kmslab.kms.ops.manage import page
-from kmslab.kms.service import TICK_HOOKS, operation
+from kmslab.kms.paging import page_sorted
+from kmslab.kms.quotas import QUOTAS
+from kmslab.kms.service import PREPARED, TIMERS, operation
 
 if TYPE_CHECKING:
     from kmslab.kms.service import LocalKMS, Params
@@ -78,12 +80,11 @@ __all__ = [
     "WRAPPING_ALGORITHMS",
     "ImportRecord",
     "WrappingParams",
-    "apply_clock",
 ]
 
 DEFAULT_ROTATION_DAYS = 365
 #: RotateKeyOnDemand: the most on-demand rotations AWS KMS allows per key.
-MAX_ON_DEMAND_ROTATIONS = 25
+MAX_ON_DEMAND_ROTATIONS = QUOTAS["on_demand_rotations"].value
 #: How long a GetParametersForImport public key and import token stay usable.
 IMPORT_PARAMETERS_VALID = timedelta(hours=24)
 #: ImportKeyMaterial: ValidTo may be at most this far ahead.
@@ -134,15 +135,6 @@ def _record(key: Key) -> ImportRecord | None:
     return record
 
 
-def _schedule(kms: LocalKMS, key: Key) -> None:
-    """Keep ``kms.due`` (the tick hook's to-do list) in step with the key's dates."""
-    when = key.next_rotation if key.rotation_enabled else key.valid_to
-    if when is None:
-        kms.due.pop(key.id, None)
-    else:
-        kms.due[key.id] = when
-
-
 def _rotate(key: Key, when: datetime, source: str) -> Material:
     material = Material(new_material_id(), family(key.info.family).generate(key.info), when, source)
     key.materials.append(material)
@@ -167,48 +159,35 @@ def _utc(when: datetime) -> datetime:
 # -- the clock ---------------------------------------------------------------------------
 
 
-def apply_clock(kms: LocalKMS) -> None:
-    """Tick hook: the automatic rotations and expiries that ``kms.clock`` says are due.
+def _rotate_when_due(kms: LocalKMS, key_id: str, when: datetime) -> None:
+    """Timer "rotate": automatic rotation. A clock that jumped several periods gives one
+    rotation per period, each dated at its scheduled time. A key that is not enabled is
+    left alone until EnableKey re-arms the timer (:func:`kmslab.kms.schedule.enabled`)."""
+    key = kms.keys[key_id]
+    if not key.rotation_enabled or key.next_rotation != when or key.state != "Enabled":
+        return
+    _catch_up(key, kms.clock.now())
+    schedule.sync(kms, key)
 
-    Cheap when nothing is due: one ``min`` over ``kms.due``, which holds only keys with
-    rotation enabled or imported material that expires. A clock that jumped several periods
-    gives one rotation per period, each dated at its scheduled time. AWS does not rotate a
-    disabled key or one pending deletion; when such a key is enabled again after its date
-    has passed, it rotates at once and then every period from then on.
-    """
-    if not kms.due:
-        return
-    now = kms.clock.now()
-    if min(kms.due.values()) > now:
-        return
-    for key_id, when in list(kms.due.items()):
-        if when > now:
-            continue
-        key = kms.keys.get(key_id)
-        if key is None:  # deleted since it was scheduled
-            del kms.due[key_id]
-            continue
-        if key.rotation_enabled:
-            _catch_up(key, now)
-        elif key.valid_to is not None and key.valid_to <= now:
-            _drop_material(key)
-        _schedule(kms, key)
+
+def _expire_when_due(kms: LocalKMS, key_id: str, when: datetime) -> None:
+    """Timer "expire": imported key material whose ValidTo has come is deleted."""
+    key = kms.keys[key_id]
+    if key.valid_to == when:
+        _drop_material(key)
+        schedule.sync(kms, key)
+
+
+TIMERS["rotate"] = _rotate_when_due
+TIMERS["expire"] = _expire_when_due
 
 
 def _catch_up(key: Key, now: datetime) -> None:
     assert key.next_rotation is not None and key.rotation_period_days is not None
-    if key.state != "Enabled":
-        key.next_rotation = now  # overdue: rotate as soon as the key is enabled again
-        return
     period = timedelta(days=key.rotation_period_days)
     while key.next_rotation <= now:
         _rotate(key, key.next_rotation, "ROTATION_AUTOMATIC")
         key.next_rotation += period
-
-
-# Registered once, even if this module is imported again under another name.
-if all(getattr(hook, "__qualname__", "") != apply_clock.__qualname__ for hook in TICK_HOOKS):
-    TICK_HOOKS.append(apply_clock)
 
 
 # -- rotation ------------------------------------------------------------------------------
@@ -230,7 +209,7 @@ def enable_key_rotation(kms: LocalKMS, p: Params) -> Params:
         key.rotation_enabled = True
         key.rotation_period_days = period or DEFAULT_ROTATION_DAYS
         key.next_rotation = now + timedelta(days=key.rotation_period_days)
-    _schedule(kms, key)
+    schedule.sync(kms, key)
     return {}
 
 
@@ -240,7 +219,7 @@ def disable_key_rotation(kms: LocalKMS, p: Params) -> Params:
     key.rotation_enabled = False
     key.rotation_period_days = None
     key.next_rotation = None
-    _schedule(kms, key)
+    schedule.sync(kms, key)
     return {}
 
 
@@ -297,8 +276,9 @@ def list_key_rotations(kms: LocalKMS, p: Params) -> Params:
                 record,
             )
         )
-    chunk, extra = page(entries, p)
-    return {"Rotations": chunk, **extra}
+    numbered = [(f"{i:010d}", entry) for i, entry in enumerate(entries)]
+    chunk, extra = page_sorted("ListKeyRotations", numbered, p, lambda n: n[0])
+    return {"Rotations": [entry for _, entry in chunk], **extra}
 
 
 def _rotation_entry(key: Key, m: Material, is_current: bool) -> dict[str, Any]:
@@ -330,7 +310,18 @@ def _described(entry: dict[str, Any], record: ImportRecord) -> dict[str, Any]:
 # -- imported key material -------------------------------------------------------------------
 
 
-@operation("GetParametersForImport")
+def _prepare_wrapping_key(p: Params) -> Any:
+    """GetParametersForImport's RSA wrapping key, generated before the lock."""
+    if p.get("WrappingKeySpec") not in WRAPPING_KEY_SPECS:
+        return None
+    return family("rsa").generate(specs.get(p["WrappingKeySpec"]))
+
+
+#: The RSA wrapping key specs kmslab generates (SM2 is refused).
+WRAPPING_KEY_SPECS = frozenset({"RSA_2048", "RSA_3072", "RSA_4096"})
+
+
+@operation("GetParametersForImport", prepare=_prepare_wrapping_key)
 def get_parameters_for_import(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("GetParametersForImport", p["KeyId"])
     spec_name, algorithm = p["WrappingKeySpec"], p["WrappingAlgorithm"]
@@ -350,13 +341,17 @@ def get_parameters_for_import(kms: LocalKMS, p: Params) -> Params:
     if algorithm not in WRAPPING_ALGORITHMS:  # the enum check already ran; belt and braces
         raise ValidationException(f"WrappingAlgorithm {algorithm} is not valid.")
     wrapping_spec = specs.get(spec_name)
-    private = family("rsa").generate(wrapping_spec)
+    private = p.get(PREPARED) or family("rsa").generate(wrapping_spec)
     now = kms.clock.now()
     token = os.urandom(_TOKEN_BYTES)
     tokens = key.import_state.setdefault("tokens", {})
     for old in tokens.values():  # an expired token is only remembered as expired
         if old.valid_to <= now:
             old.private = None
+    # Keep the newest few tokens only (kmslab's bound, kmslab.kms.quotas): repeated calls
+    # must not grow memory without end. A forgotten token is InvalidImportTokenException.
+    while len(tokens) >= kms.quotas["import_tokens_per_key"]:
+        del tokens[next(iter(tokens))]
     tokens[token] = WrappingParams(wrapping_spec, algorithm, now + IMPORT_PARAMETERS_VALID, private)
     return {
         "KeyId": key.arn,
@@ -404,7 +399,7 @@ def import_key_material(kms: LocalKMS, p: Params) -> Params:
     key._public_der = None
     if key.state == "PendingImport":
         key.state = "Enabled"
-    _schedule(kms, key)
+    schedule.sync(kms, key)
     return {"KeyId": key.arn, "KeyMaterialId": material_id}
 
 
@@ -418,7 +413,7 @@ def delete_imported_key_material(kms: LocalKMS, p: Params) -> Params:
         raise NotFoundException(f"Key material {wanted} is not associated with {key.arn}.")
     if key.current is not None:
         _drop_material(key)
-        _schedule(kms, key)
+        schedule.sync(kms, key)
     out: Params = {"KeyId": key.arn}
     if known is not None:
         out["KeyMaterialId"] = known

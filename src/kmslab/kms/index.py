@@ -1,0 +1,219 @@
+"""Ordered tables the local KMS lists from: resume after any item in O(log n), not O(n).
+
+AWS's List operations page with a marker that resumes *after the last item returned*, so an
+item that exists for the whole listing comes back exactly once, whatever is created or
+deleted meanwhile. That needs each listing to be ordered by a key that never changes, and a
+way to find "the first item after this key" without rebuilding the list:
+
+- :class:`SequencedTable` is a ``dict`` (fast ``get`` on the hot path) that also numbers
+  each entry when it is inserted and keeps those numbers in a sorted list, so
+  :meth:`~SequencedTable.after` starts at any number (even one whose entry is gone) by
+  bisection. ``LocalKMS.keys`` and each key's grants are SequencedTables: every insert
+  through any code path is indexed.
+- :class:`SortedNames` keeps names (alias names, tag keys) sorted for the same bisection.
+
+>>> table: SequencedTable[str] = SequencedTable()
+>>> table["a"] = "first"; table["b"] = "second"; table["c"] = "third"
+>>> after_a = table.seq("a")
+>>> del table["a"], table["b"]
+>>> [value for _, value in table.after(after_a)]
+['third']
+
+Inserting is O(1) (numbers only grow, so they append); removing is a bisection plus a
+list deletion (a memmove: microseconds even at 100,000 entries).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+__all__ = ["AliasTable", "SequencedTable", "SortedNames"]
+
+V = TypeVar("V")
+
+#: One counter for every table: a number is never reused, even across tables.
+_numbers = itertools.count(1)
+
+
+class SequencedTable(dict[str, V]):
+    """A dict that remembers the order entries were inserted in, by a number per entry.
+
+    Replacing the value of an existing key keeps its number (and its place).
+    """
+
+    __slots__ = ("_key_at", "_order", "_seq")
+
+    def __init__(self, items: Iterable[tuple[str, V]] = ()) -> None:
+        super().__init__()
+        self._seq: dict[str, int] = {}
+        self._key_at: dict[int, str] = {}
+        self._order: list[int] = []
+        for k, v in items:
+            self[k] = v
+
+    def __setitem__(self, key: str, value: V) -> None:
+        if key not in self._seq:
+            n = next(_numbers)
+            self._seq[key] = n
+            self._key_at[n] = key
+            self._order.append(n)  # numbers only grow: the list stays sorted
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        n = self._seq.pop(key)
+        del self._key_at[n]
+        del self._order[bisect.bisect_left(self._order, n)]
+
+    def pop(self, key: str, *default: Any) -> Any:
+        if key in self:
+            value = self[key]
+            del self[key]
+            return value
+        if default:
+            return default[0]
+        raise KeyError(key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for k, v in dict(*args, **kwargs).items():
+            self[k] = v
+
+    def clear(self) -> None:
+        super().clear()
+        self._seq.clear()
+        self._key_at.clear()
+        self._order.clear()
+
+    def popitem(self) -> tuple[str, V]:
+        key = next(reversed(self))
+        value: V = self.pop(key)
+        return key, value
+
+    def __reduce__(self) -> Any:
+        return (type(self), (list(self.items()),))
+
+    def seq(self, key: str) -> int:
+        """The insertion number of ``key`` (the sort key its listing uses)."""
+        return self._seq[key]
+
+    def after(self, seq: int | None) -> Iterator[tuple[int, V]]:
+        """(number, value) of the entries inserted after number ``seq`` (all if None).
+
+        Read it under the owner's lock and stop when the page is full: it is lazy, so a
+        page costs O(log n + page size).
+        """
+        order = self._order
+        start = 0 if seq is None else bisect.bisect_right(order, seq)
+        for i in range(start, len(order)):
+            n = order[i]
+            yield n, dict.__getitem__(self, self._key_at[n])
+
+
+class SortedNames:
+    """A sorted list of distinct names, for listings ordered by name (aliases, tag keys)."""
+
+    __slots__ = ("_names",)
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self._names = sorted(set(names))
+
+    def add(self, name: str) -> None:
+        i = bisect.bisect_left(self._names, name)
+        if i == len(self._names) or self._names[i] != name:
+            self._names.insert(i, name)
+
+    def discard(self, name: str) -> None:
+        i = bisect.bisect_left(self._names, name)
+        if i < len(self._names) and self._names[i] == name:
+            del self._names[i]
+
+    def after(self, name: str | None) -> Iterator[str]:
+        """The names sorting after ``name`` (all if None), lazily."""
+        names = self._names
+        start = 0 if name is None else bisect.bisect_right(names, name)
+        for i in range(start, len(names)):
+            yield names[i]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        i = bisect.bisect_left(self._names, name)
+        return i < len(self._names) and self._names[i] == name
+
+
+class AliasTable(dict[str, dict[str, Any]]):
+    """Alias name -> alias entry (AliasName, AliasArn, TargetKeyId, dates), indexed two ways.
+
+    ``names`` keeps every name sorted (ListAliases pages by name); ``of_key(key_id)`` gives
+    the names pointing at one key (the per-key quota, ListAliases with KeyId, key deletion)
+    without a scan. Point an alias at another key with :meth:`retarget`, not by editing
+    its TargetKeyId, so the index follows.
+    """
+
+    __slots__ = ("_by_key", "names")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names = SortedNames()
+        self._by_key: dict[str, set[str]] = {}
+
+    def __setitem__(self, name: str, alias: dict[str, Any]) -> None:
+        if name in self:
+            self._unindex(name)
+        super().__setitem__(name, alias)
+        self.names.add(name)
+        self._by_key.setdefault(alias["TargetKeyId"], set()).add(name)
+
+    def __delitem__(self, name: str) -> None:
+        self._unindex(name)
+        super().__delitem__(name)
+        self.names.discard(name)
+
+    def pop(self, name: str, *default: Any) -> Any:
+        if name in self:
+            alias = self[name]
+            del self[name]
+            return alias
+        if default:
+            return default[0]
+        raise KeyError(name)
+
+    def _unindex(self, name: str) -> None:
+        target = self[name]["TargetKeyId"]
+        names = self._by_key.get(target)
+        if names is not None:
+            names.discard(name)
+            if not names:
+                del self._by_key[target]
+
+    def retarget(self, name: str, key_id: str) -> None:
+        """Point alias ``name`` at key ``key_id``."""
+        alias = self[name]
+        self._unindex(name)
+        alias["TargetKeyId"] = key_id
+        self._by_key.setdefault(key_id, set()).add(name)
+
+    def of_key(self, key_id: str) -> frozenset[str]:
+        """The alias names that point at ``key_id``."""
+        return frozenset(self._by_key.get(key_id, ()))
+
+    def __reduce__(self) -> Any:
+        return (_alias_table, (list(self.items()),))
+
+
+def _alias_table(items: list[tuple[str, dict[str, Any]]]) -> AliasTable:
+    table = AliasTable()
+    for name, alias in items:
+        table[name] = alias
+    return table
