@@ -12,6 +12,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+__all__ = ["LATEST", "Clock"]
+
+
+#: The latest time a clock may show. Every date the local KMS derives from "now" (a rotation
+#: up to 2,560 days ahead, a deletion 30 days ahead, material valid up to 365 days) must
+#: stay a representable datetime (year 9999 at most), so the clock stops well short of it.
+LATEST = datetime(9990, 1, 1, tzinfo=timezone.utc)
+
 
 class Clock:
     """Wall-clock time plus an offset that only moves forward.
@@ -21,6 +29,8 @@ class Clock:
     """
 
     def __init__(self, frozen_at: datetime | None = None) -> None:
+        if frozen_at is not None and frozen_at.tzinfo is not None and frozen_at > LATEST:
+            raise ValueError(f"a clock cannot start after {LATEST.date().isoformat()}")
         self._frozen = frozen_at
         self._offset = timedelta(0)
 
@@ -29,10 +39,23 @@ class Clock:
         return base + self._offset
 
     def advance(self, *, days: float = 0, hours: float = 0, seconds: float = 0) -> None:
-        """Move the clock forward; automatic rotation, deletion and expiry catch up."""
-        step = timedelta(days=days, hours=hours, seconds=seconds)
-        if step < timedelta(0):
+        """Move the clock forward; automatic rotation, deletion and expiry catch up.
+
+        Raises ValueError for a negative step, or one that would take the clock past
+        :data:`LATEST` (the clock is left where it was).
+        """
+        try:
+            step = timedelta(days=days, hours=hours, seconds=seconds)
+            later = self.now() + step
+        except (OverflowError, ValueError, TypeError):
+            later = None
+        if later is not None and step < timedelta(0):
             raise ValueError("a clock only moves forward; pass a positive duration")
+        if later is None or later > LATEST:
+            raise ValueError(
+                f"the clock cannot go past {LATEST.date().isoformat()}: dates the KMS computes "
+                "from it (rotation, deletion, expiry) must stay within the year 9999"
+            )
         self._offset += step
 
     def __repr__(self) -> str:

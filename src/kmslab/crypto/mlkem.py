@@ -38,14 +38,37 @@ class MLKEM512PrivateKey:
     dk: bytes = field(init=False)
 
     def __post_init__(self) -> None:
-        from kyber_py.ml_kem import ML_KEM_512
-
-        ek, dk = ML_KEM_512.key_derive(self.seed)
+        ek, dk = _ml_kem_512().key_derive(self.seed)
         object.__setattr__(self, "ek", ek)
         object.__setattr__(self, "dk", dk)
 
     def __repr__(self) -> str:
         return "<MLKEM512PrivateKey>"
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # As cryptography's key objects: a private key does not pickle.
+        raise TypeError("MLKEM512PrivateKey cannot be pickled")
+
+
+_instance: Any = None
+
+
+def _ml_kem_512() -> Any:
+    """kmslab's own ML-KEM-512 object, drawing randomness from os.urandom only.
+
+    kyber-py's shared ``ML_KEM_512`` can be switched to a seeded, deterministic DRBG by any
+    code in the process (``ML_KEM_512.set_drbg_seed``); encapsulation through it would then
+    be predictable. A private instance, whose ``random_bytes`` is pinned on every use,
+    cannot be reached that way.
+    """
+    global _instance
+    if _instance is None:
+        from kyber_py.ml_kem.default_parameters import DEFAULT_PARAMETERS
+        from kyber_py.ml_kem.ml_kem import ML_KEM
+
+        _instance = ML_KEM(DEFAULT_PARAMETERS["ML512"])
+    _instance.random_bytes = os.urandom
+    return _instance
 
 
 def _is_512(info: KeySpecInfo) -> bool:
@@ -87,9 +110,7 @@ def private_der(key: Any) -> bytes:
 def encapsulate(key: Any) -> tuple[bytes, bytes]:
     """(shared secret, ciphertext) for the key's public half."""
     if isinstance(key, MLKEM512PrivateKey):
-        from kyber_py.ml_kem import ML_KEM_512
-
-        return ML_KEM_512.encaps(key.ek)  # type: ignore[no-any-return]
+        return _ml_kem_512().encaps(key.ek)  # type: ignore[no-any-return]
     ss, ct = key.public_key().encapsulate()
     return ss, ct
 
@@ -98,9 +119,7 @@ def decapsulate(key: Any, ciphertext: bytes) -> bytes:
     """The shared secret; a wrong but well-sized ciphertext gives a pseudo-random one."""
     try:
         if isinstance(key, MLKEM512PrivateKey):
-            from kyber_py.ml_kem import ML_KEM_512
-
-            return ML_KEM_512.decaps(key.dk, bytes(ciphertext))  # type: ignore[no-any-return]
+            return _ml_kem_512().decaps(key.dk, bytes(ciphertext))  # type: ignore[no-any-return]
         return key.decapsulate(bytes(ciphertext))  # type: ignore[no-any-return]
     except ValueError as exc:
         raise CryptoFailure("ciphertext does not fit the key") from exc

@@ -15,6 +15,14 @@ from kmslab.crypto import family
 from kmslab.specs import KeySpecInfo
 
 
+def refuse_pickle(obj: object) -> str:
+    """The message of the TypeError raised when something holding key material is pickled."""
+    return (
+        f"{type(obj).__name__} holds key material and cannot be pickled or copied: "
+        "key material never leaves the KMS unencrypted"
+    )
+
+
 def new_material_id() -> str:
     """A KeyMaterialId: 64 lowercase hex characters, as AWS uses."""
     return hashlib.sha256(os.urandom(32)).hexdigest()
@@ -38,6 +46,10 @@ class Material:
 
     def __repr__(self) -> str:
         return f"Material(id={self.id[:12]}..., source={self.source})"
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # A pickle (or deepcopy) would be the raw key at rest, unencrypted.
+        raise TypeError(refuse_pickle(self))
 
     def public(self) -> Any:
         """The public key object of asymmetric signing material, derived once."""

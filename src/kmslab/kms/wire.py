@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cache
 from typing import Any
 
@@ -85,6 +86,42 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+#: The most characters of a value a validation message repeats; longer values are cut to
+#: this prefix and "...". AWS repeats values in full (research 11.1) but bounds its
+#: requests; kmslab bounds the answer instead, so a huge request cannot get a huger error.
+ECHO_LIMIT = 256
+#: The most violations a ValidationException lists (it still counts them all). AWS text for
+#: a request with thousands of violations unknown: inferred.
+MAX_LISTED_ERRORS = 10
+#: The values the model's integer and long members can hold (Java int and long, as AWS's
+#: services are written): anything else cannot be read as the member at all.
+_INT_RANGES = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+#: Epoch seconds a timestamp member can hold: datetime's range (years 1 to 9999).
+_EPOCH_RANGE = (
+    datetime(1, 1, 2, tzinfo=timezone.utc).timestamp(),
+    datetime(9999, 12, 30, tzinfo=timezone.utc).timestamp(),
+)
+
+
+def _echo(value: str) -> str:
+    """A value as a validation message repeats it: at most :data:`ECHO_LIMIT` characters."""
+    return value if len(value) <= ECHO_LIMIT else value[:ECHO_LIMIT] + "..."
+
+
+def _timestamp(value: Any, path: str) -> datetime:
+    """A timestamp member: a datetime (Python callers) or epoch seconds (JSON)."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = _EPOCH_RANGE
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        elif low <= value <= high:
+            return datetime.fromtimestamp(value, timezone.utc)
+    # AWS text unknown: inferred (a timestamp that no date can hold cannot be deserialized).
+    raise SerializationException(f"Expected a timestamp at '{path}'.")
+
+
 def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = True) -> Any:
     """Validate (and, for wire input, decode) one value; returns the decoded value.
 
@@ -127,22 +164,36 @@ def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = Tr
     if kind == "string":
         if not isinstance(value, str):
             raise SerializationException(f"Expected a string at '{path}'.")
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON) is not text
+                # AWS text unknown: inferred.
+                raise SerializationException(f"'{path}' is not valid UTF-8 text.") from None
+        # Sensitive members (botocore marks them: KeyStorePassword, RawSecretAccessKey, ...)
+        # are never repeated, as AWS drops the value for sensitive members (research 11.1).
+        shown = "" if meta.get("sensitive") else _echo(value)
+        value_at = f"Value '{shown}' at" if shown else "Value at"
         enum = meta.get("enum")
         if enum and value not in enum:
             errors.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"{value_at} '{path}' failed to satisfy constraint: "
                 f"Member must satisfy enum value set: [{', '.join(enum)}]"
             )
-        _length(meta, len(value), path, errors, shown=value)
+        _length(meta, len(value), path, errors, shown=shown)
         pattern = meta.get("pattern")
         if pattern and value and _pattern(pattern).fullmatch(value) is None:
             errors.append(
-                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"{value_at} '{path}' failed to satisfy constraint: "
                 f"Member must satisfy regular expression pattern: {pattern}"
             )
         return value
     if kind == "integer" or kind == "long":
         if isinstance(value, bool) or not isinstance(value, int):
+            raise SerializationException(f"Expected an integer at '{path}'.")
+        low, high = _INT_RANGES[kind]
+        if not low <= value <= high:
+            # AWS text unknown: inferred (the number does not fit the member's type).
             raise SerializationException(f"Expected an integer at '{path}'.")
         _bounds(meta, value, f"Value '{value}' at", path, "value", errors)
         return value
@@ -151,17 +202,14 @@ def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = Tr
             raise SerializationException(f"Expected a boolean at '{path}'.")
         return value
     if kind == "timestamp":
-        if isinstance(value, datetime):
-            return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            from datetime import timezone
-
-            return datetime.fromtimestamp(value, timezone.utc)
-        raise SerializationException(f"Expected a timestamp at '{path}'.")
+        return _timestamp(value, path)
     if kind == "list":
         if not isinstance(value, list):
             raise SerializationException(f"Expected a list at '{path}'.")
+        before = len(errors)
         _length(meta, len(value), path, errors, shown="")
+        if len(value) > meta.get("max", len(value)) and len(errors) > before:
+            return value  # too long: its members are not worth checking (nor listing)
         return [
             _check(shape.member, v, f"{path}.{i + 1}.member", errors, wire)
             for i, v in enumerate(value)
@@ -213,7 +261,8 @@ def validate(operation: str, params: Params, *, wire: bool = False) -> Params:
     if errors:
         n = len(errors)
         noun = "error" if n == 1 else "errors"
-        raise ValidationException(f"{n} validation {noun} detected: " + "; ".join(errors))
+        listed = "; ".join(errors[:MAX_LISTED_ERRORS])
+        raise ValidationException(f"{n} validation {noun} detected: {listed}")
     return decoded  # type: ignore[no-any-return]
 
 

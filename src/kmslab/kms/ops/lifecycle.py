@@ -64,7 +64,7 @@ from kmslab.exceptions import (
 )
 from kmslab.kms import schedule
 from kmslab.kms.byok import WRAPPING_ALGORITHMS, unwrap_key_material
-from kmslab.kms.keys import Key, Material, new_material_id
+from kmslab.kms.keys import Key, Material, new_material_id, refuse_pickle
 from kmslab.kms.paging import page_sorted
 from kmslab.kms.quotas import QUOTAS
 from kmslab.kms.service import PREPARED, TIMERS, operation
@@ -110,6 +110,9 @@ class WrappingParams:
             f"WrappingParams({self.wrapping_spec.name}, {self.algorithm}, "
             f"valid_to={self.valid_to.isoformat()})"
         )
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError(refuse_pickle(self))
 
 
 @dataclass(eq=False)
