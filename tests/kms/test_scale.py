@@ -186,9 +186,8 @@ def test_key_generation_does_not_hold_the_lock(
 
     monkeypatch.setitem(PREPARERS, "CreateKey", slow)
     made: list[Any] = []
-    creator = threading.Thread(
-        target=lambda: made.append(kms.call("CreateKey", KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY"))
-    )
+    rsa_key = {"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}
+    creator = threading.Thread(target=lambda: made.append(kms.call("CreateKey", **rsa_key)))
     creator.start()
     try:
         assert generating.wait(timeout=30)
