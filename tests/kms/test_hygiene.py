@@ -234,3 +234,178 @@ def test_internal_error_leaks_nothing(
     # The key survives kmslab's own failure.
     assert kms.keys[key_id].state == "Enabled"
     kms.call(operation, KeyId=key_id, **params)
+
+
+# -- nothing secret reachable from an exception or a pickle ------------------------------------
+
+
+def _frames(err: BaseException) -> list[Any]:
+    """Every frame reachable from an exception: its traceback, context and cause, recursively."""
+    out: list[Any] = []
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        exc = todo.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        tb = exc.__traceback__
+        while tb is not None:
+            out.append(tb.tb_frame)
+            tb = tb.tb_next
+        todo += [exc.__context__, exc.__cause__]
+    return out
+
+
+def test_failed_verify_mac_keeps_the_key_out_of_reach() -> None:
+    """Once, the HMAC key object stayed reachable from the error's __context__ frames."""
+    kms = LocalKMS()
+    key_id = kms.call("CreateKey", KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")[
+        "KeyMetadata"
+    ]["KeyId"]
+    secret = kms.keys[key_id].current.secret
+    with pytest.raises(KMSError) as caught:
+        kms.call(
+            "VerifyMac", KeyId=key_id, Message=b"m", MacAlgorithm="HMAC_SHA_256", Mac=b"\0" * 32
+        )
+    err = caught.value
+    assert err.code == "KMSInvalidMacException"
+    assert err.__context__ is None and err.__cause__ is None
+    frames = [f for f in _frames(err) if f.f_code.co_filename != __file__]  # not the test's
+    assert all("kmslab/crypto" not in f.f_code.co_filename for f in frames)
+    assert all("kmslab/kms/ops" not in f.f_code.co_filename for f in frames)
+    for frame in frames:
+        assert all(value is not secret for value in frame.f_locals.values())
+
+
+def test_failed_import_keeps_offered_material_out_of_tracebacks() -> None:
+    kms = LocalKMS()
+    key_id = kms.call("CreateKey", Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    params = kms.call(
+        "GetParametersForImport",
+        KeyId=key_id,
+        WrappingKeySpec="RSA_2048",
+        WrappingAlgorithm="RSAES_OAEP_SHA_256",
+    )
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    offered = b"\x5a" * 31  # not 32 bytes: IncorrectKeyMaterialException after unwrapping
+    oaep = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)
+    wrapped = serialization.load_der_public_key(params["PublicKey"]).encrypt(offered, oaep)  # type: ignore[union-attr]
+    with pytest.raises(KMSError) as caught:
+        kms.call(
+            "ImportKeyMaterial",
+            KeyId=key_id,
+            ImportToken=params["ImportToken"],
+            EncryptedKeyMaterial=wrapped,
+            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+        )
+    assert caught.value.code == "IncorrectKeyMaterialException"
+    for frame in _frames(caught.value):
+        if frame.f_code.co_filename == __file__:
+            continue  # the test's own frame holds what it offered
+        assert all(
+            not (isinstance(v, bytes | bytearray) and offered in bytes(v))
+            for v in frame.f_locals.values()
+        )
+
+
+def test_key_objects_refuse_to_pickle_or_copy() -> None:
+    import copy
+    import pickle
+
+    kms = LocalKMS()
+    for params in (
+        {},
+        {"KeySpec": "ML_KEM_512", "KeyUsage": "ENCAPSULATE_DECAPSULATE"},
+        {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"},
+    ):
+        key = kms.keys[kms.call("CreateKey", **params)["KeyMetadata"]["KeyId"]]
+        for thing in (key, key.current):
+            with pytest.raises(TypeError):
+                pickle.dumps(thing)
+            with pytest.raises(TypeError):
+                copy.deepcopy(thing)
+        if params:  # the key object itself (cryptography's, or kmslab's ML-KEM-512)
+            with pytest.raises(TypeError):
+                pickle.dumps(key.current.secret)
+    external = kms.call("CreateKey", Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    kms.call(
+        "GetParametersForImport",
+        KeyId=external,
+        WrappingKeySpec="RSA_2048",
+        WrappingAlgorithm="RSAES_OAEP_SHA_256",
+    )
+    (wrapping,) = kms.keys[external].import_state["tokens"].values()
+    with pytest.raises(TypeError):
+        pickle.dumps(wrapping)
+
+
+@pytest.mark.parametrize(
+    ("operation", "body"),
+    [
+        (
+            "CreateCustomKeyStore",
+            {"CustomKeyStoreName": "s", "KeyStorePassword": "Zq9"},  # too short
+        ),
+        (
+            "CreateCustomKeyStore",
+            {"CustomKeyStoreName": "s", "KeyStorePassword": "Zq9" * 20},  # too long
+        ),
+        (
+            "UpdateCustomKeyStore",
+            {
+                "CustomKeyStoreId": "cks-1234567890abcdef0",
+                "XksProxyAuthenticationCredential": {
+                    "AccessKeyId": "Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9",
+                    "RawSecretAccessKey": "Zq9!",
+                },
+            },
+        ),
+    ],
+)
+def test_sensitive_members_are_never_echoed(operation: str, body: dict[str, Any]) -> None:
+    import json
+
+    status, payload = LocalKMS().handle(operation, json.dumps(body).encode())
+    answer = json.loads(payload)
+    assert status == 400 and answer["__type"] == "ValidationException", answer
+    assert "Zq9" not in answer["message"]
+
+
+def test_oversized_values_are_echoed_as_a_bounded_prefix() -> None:
+    import json
+
+    from kmslab.kms.wire import ECHO_LIMIT
+
+    body = {"Description": "A" * 100_000, "KeyUsage": "B" * 100_000}
+    status, payload = LocalKMS().handle("CreateKey", json.dumps(body).encode())
+    message = json.loads(payload)["message"]
+    assert status == 400 and message.startswith("2 validation errors detected")
+    assert "A" * ECHO_LIMIT + "..." in message and "A" * (ECHO_LIMIT + 1) not in message
+    assert len(payload) < 4 * ECHO_LIMIT + 1_000
+
+
+def test_ml_kem_512_randomness_cannot_be_seeded_from_outside() -> None:
+    """kyber-py's shared object can be switched to a seeded DRBG; kmslab does not use it."""
+    import os
+
+    from kyber_py.ml_kem import ML_KEM_512
+
+    kms = LocalKMS()
+    key_id = kms.call("CreateKey", KeySpec="ML_KEM_512", KeyUsage="ENCAPSULATE_DECAPSULATE")[
+        "KeyMetadata"
+    ]["KeyId"]
+    try:
+        outs = []
+        for _ in range(2):
+            ML_KEM_512.set_drbg_seed(b"\x01" * 48)  # what other code in the process might do
+            outs.append(
+                kms.call("Encapsulate", KeyId=key_id, EncapsulationAlgorithm="ML_KEM")[
+                    "SharedSecretCiphertextBlob"
+                ]
+            )
+        assert outs[0] != outs[1]
+    finally:
+        ML_KEM_512.random_bytes = os.urandom
