@@ -10,8 +10,12 @@ not import its operations), :mod:`~kmslab.kms.wire` (the AWS JSON 1.1 layer and 
 against botocore's model), :mod:`~kmslab.kms.rules` (one row per operation: which key types
 and key states it accepts), :mod:`~kmslab.kms.keys` (keys and their material),
 :mod:`~kmslab.kms.ciphertext` (kmslab's symmetric ciphertext format),
-:mod:`~kmslab.kms.byok` (key-material wrapping for import) and :mod:`~kmslab.kms.ops`
-(the operations, registered by importing that package, as this module does).
+:mod:`~kmslab.kms.byok` (key-material wrapping for import), :mod:`~kmslab.kms.quotas`
+(AWS's resource quotas and limits, one table), :mod:`~kmslab.kms.index` and
+:mod:`~kmslab.kms.paging` (ordered tables and opaque-marker paging for the List
+operations), :mod:`~kmslab.kms.schedule` (a key's rotation and expiry timers) and
+:mod:`~kmslab.kms.ops` (the operations, registered by importing that package, as this
+module does).
 
 May import: :mod:`kmslab.crypto`, :mod:`kmslab.specs`, :mod:`kmslab.exceptions`,
 :mod:`kmslab.clock`. Nothing here imports the adapters (:mod:`kmslab.target`,
