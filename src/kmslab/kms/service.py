@@ -177,7 +177,7 @@ class LocalKMS:
     def _run(self, operation: str, handler: Handler, params: Params) -> Params | KMSError:
         """The handler's result, or the KMSError it failed with (returned, not raised)."""
         prepare = PREPARERS.get(operation)
-        if prepare is not None and not params.get("DryRun"):
+        if prepare is not None:  # a dry run too: its handler runs in full before it fails
             # Key generation (up to seconds for RSA_4096) happens here, outside the lock.
             with contextlib.suppress(Exception):  # the handler reports what is wrong
                 params = {**params, PREPARED: prepare(params)}

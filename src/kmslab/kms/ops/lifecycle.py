@@ -260,27 +260,31 @@ def list_key_rotations(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("ListKeyRotations", p["KeyId"])
     everything = p.get("IncludeKeyMaterial") == "ALL_KEY_MATERIAL"
     current = key.current
+    # Sort key: the material's place in the key's history (materials are only appended),
+    # so a page resumes after the last one returned whatever rotates meanwhile.
     entries = [
-        _rotation_entry(key, m, m is current)
-        for m in key.materials
+        (f"{i:010d}", _rotation_entry(key, m, m is current))
+        for i, m in enumerate(key.materials)
         if everything or m.source in _ROTATION_TYPES
     ]
     record = _record(key)
     if everything and current is None and record is not None:
         # Imported material that was deleted or expired: listed as waiting for re-import.
         entries.append(
-            _described(
-                {
-                    "KeyId": key.id,
-                    "KeyMaterialId": record.material_id,
-                    "KeyMaterialState": "CURRENT",
-                    "ImportState": "PENDING_IMPORT",
-                },
-                record,
+            (
+                f"{len(key.materials):010d}",
+                _described(
+                    {
+                        "KeyId": key.id,
+                        "KeyMaterialId": record.material_id,
+                        "KeyMaterialState": "CURRENT",
+                        "ImportState": "PENDING_IMPORT",
+                    },
+                    record,
+                ),
             )
         )
-    numbered = [(f"{i:010d}", entry) for i, entry in enumerate(entries)]
-    chunk, extra = page_sorted("ListKeyRotations", numbered, p, lambda n: n[0])
+    chunk, extra = page_sorted("ListKeyRotations", entries, p, lambda n: n[0])
     return {"Rotations": [entry for _, entry in chunk], **extra}
 
 
