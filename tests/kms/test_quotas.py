@@ -174,3 +174,16 @@ def test_import_tokens_are_bounded(kms: LocalKMS) -> None:
             EncryptedKeyMaterial=b"\0" * 256,
             ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
         )
+
+
+def test_grant_indexes_follow_retire_revoke_and_key_deletion(kms: LocalKMS) -> None:
+    key_id = _key(kms)
+    named = _grant(kms, key_id, Name="n", RetiringPrincipal=PRINCIPAL)
+    other = _grant(kms, key_id, Name="m")
+    kms.call("RevokeGrant", KeyId=key_id, GrantId=other["GrantId"])
+    assert list(kms.grant_names) == [(key_id, "n")] and list(kms.retirable) == [PRINCIPAL]
+    kms.call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
+    kms.clock.advance(days=7, seconds=1)
+    kms.call("ListKeys")
+    assert kms.grant_names == {} and kms.retirable == {} and kms.grants == {}
+    assert key_id not in kms.keys and named["GrantId"]

@@ -117,6 +117,9 @@ class LocalKMS:
         self.grants: dict[str, SequencedTable[Grant]] = {}
         #: Retiring principal -> grant id -> grant, for ListRetirableGrants.
         self.retirable: dict[str, SequencedTable[Grant]] = {}
+        #: (key id, grant Name) -> ids of the key's grants with that name (CreateGrant's
+        #: retry check looks only at these).
+        self.grant_names: dict[tuple[str, str], set[str]] = {}
         #: Quota name -> value (kmslab.kms.quotas.QUOTAS); change it as Service Quotas would.
         self.quotas: dict[str, int] = default_quotas()
         # Timers: a heap of (when, n, kind, key id), and the one live date of each
@@ -258,6 +261,13 @@ class LocalKMS:
             del self.aliases[name]
 
     def _unindex_retirable(self, grant: Grant) -> None:
+        """Drop a removed grant from the indexes beside ``self.grants``."""
+        if grant.name is not None:
+            named = self.grant_names.get((grant.key_id, grant.name))
+            if named is not None:
+                named.discard(grant.id)
+                if not named:
+                    del self.grant_names[grant.key_id, grant.name]
         principal = grant.retiring or grant.retiring_service
         if principal is None:
             return

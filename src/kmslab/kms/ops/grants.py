@@ -304,6 +304,8 @@ def _add(kms: LocalKMS, grant: Grant) -> None:
     principal = grant.retiring or grant.retiring_service
     if principal is not None:
         kms.retirable.setdefault(principal, SequencedTable())[grant.id] = grant
+    if grant.name is not None:
+        kms.grant_names.setdefault((grant.key_id, grant.name), set()).add(grant.id)
 
 
 def _remove(kms: LocalKMS, grant: Grant) -> None:
@@ -340,9 +342,10 @@ def create_grant(kms: LocalKMS, p: Params) -> Params:
     if grant.name is not None:
         # AWS (API Reference, CreateGrant, Name): a retry with identical parameters returns
         # the original GrantId without creating a grant; every call gets a new grant token,
-        # and all tokens of a grant are interchangeable. The grant named is looked for
-        # among the key's grants with that name only.
-        grant = next((g for g in grants.values() if g.same_request(grant)), grant)
+        # and all tokens of a grant are interchangeable. Only the key's grants with that
+        # name are compared.
+        named = kms.grant_names.get((key.id, grant.name), ())
+        grant = next((g for i in named if (g := grants[i]).same_request(grant)), grant)
     new = grant.id not in grants
     limit = kms.quotas["grants_per_key"]
     if new and len(grants) >= limit:
