@@ -189,6 +189,25 @@ class AliasTable(dict[str, dict[str, Any]]):
             return default[0]
         raise KeyError(name)
 
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        if name not in self:
+            self[name] = default
+        return self[name]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for name, alias in dict(*args, **kwargs).items():
+            self[name] = alias
+
+    def clear(self) -> None:
+        super().clear()
+        self.names = SortedNames()
+        self._by_key.clear()
+
+    def popitem(self) -> tuple[str, dict[str, Any]]:
+        name = next(reversed(self))
+        alias: dict[str, Any] = self.pop(name)
+        return name, alias
+
     def _unindex(self, name: str) -> None:
         target = self[name]["TargetKeyId"]
         names = self._by_key.get(target)
