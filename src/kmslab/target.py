@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from kmslab.exceptions import TargetError
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import LocalKMS
+    from kmslab.kms.service import Account, LocalKMS
 
-__all__ = ["ENV_VAR", "client", "local_client", "target_name"]
+__all__ = ["ENV_VAR", "client", "default_account", "local_client", "target_name"]
 
 #: Environment variable that picks the target when ``client()`` is given none.
 ENV_VAR = "KMSLAB_TARGET"
@@ -83,6 +83,23 @@ def local_client(kms: LocalKMS, **config: Any) -> Any:
     return kms_client
 
 
+_ACCOUNT: list[Account] = []
+
+
+def default_account() -> Account:
+    """The one local AWS account of this process, shared by every local ``client()``.
+
+    Clients for different Regions (``client(region_name="eu-west-1")``) are Regions of this
+    account, as boto3 clients of one AWS account are, so multi-Region keys replicate between
+    them.
+    """
+    if not _ACCOUNT:
+        from kmslab.kms.service import Account
+
+        _ACCOUNT.append(Account())
+    return _ACCOUNT[0]
+
+
 def target_name(target: str | None = None) -> str:
     """The target a client() call would use: the argument, then $KMSLAB_TARGET, then local."""
     return target or os.environ.get(ENV_VAR) or "local"
@@ -97,15 +114,17 @@ def client(
 ) -> Any:
     """A boto3 KMS client for the chosen target.
 
-    - ``"local"`` (default): a fresh in-memory :class:`~kmslab.LocalKMS` (or ``kms``);
+    - ``"local"`` (default): the ``region_name`` Region (default us-east-1) of this process's
+      local account (:func:`default_account`), or ``kms`` if given;
     - ``"aws"``: real AWS KMS with your usual credentials (``region_name`` or the default);
     - an ``http(s)://`` URL: any KMS-compatible endpoint.
     """
     name = target_name(target)
     if name == "local":
-        from kmslab.kms.service import DEFAULT_REGION, LocalKMS
+        from kmslab.kms.service import DEFAULT_REGION
 
-        return local_client(kms or LocalKMS(region=region_name or DEFAULT_REGION), **config)
+        region = kms or default_account().region(region_name or DEFAULT_REGION)
+        return local_client(region, **config)
     import boto3
     from botocore.config import Config
 

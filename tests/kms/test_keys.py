@@ -306,7 +306,8 @@ def test_deletion_happens_when_the_clock_passes_the_date(own, aws_error):
     with aws_error("InvalidCiphertextException"):
         client.decrypt(CiphertextBlob=blob)
     assert [k["KeyId"] for k in client.list_keys()["Keys"]] == [kept["KeyId"]]
-    assert client.list_aliases()["Aliases"] == []
+    # Only AWS's predefined aliases are left (listed without TargetKeyId until used).
+    assert [a for a in client.list_aliases()["Aliases"] if "TargetKeyId" in a] == []
     with aws_error("NotFoundException"):
         client.describe_key(KeyId="alias/doomed")
 
@@ -374,7 +375,7 @@ def test_alias_lifecycle(own, aws_error):
     first = client.create_key()["KeyMetadata"]
     second = client.create_key()["KeyMetadata"]
     client.create_alias(AliasName="alias/app", TargetKeyId=first["Arn"])
-    (alias,) = client.list_aliases()["Aliases"]
+    (alias,) = [a for a in client.list_aliases()["Aliases"] if "TargetKeyId" in a]
     assert alias["AliasName"] == "alias/app"
     assert alias["AliasArn"] == f"arn:aws:kms:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:alias/app"
     assert alias["TargetKeyId"] == first["KeyId"]
@@ -386,7 +387,8 @@ def test_alias_lifecycle(own, aws_error):
     by_key = client.list_aliases(KeyId=first["KeyId"])["Aliases"]
     assert [a["AliasName"] for a in by_key] == ["alias/other"]
     client.delete_alias(AliasName="alias/app")
-    assert [a["AliasName"] for a in client.list_aliases()["Aliases"]] == ["alias/other"]
+    listed = client.list_aliases()["Aliases"]
+    assert [a["AliasName"] for a in listed if "TargetKeyId" in a] == ["alias/other"]
     with aws_error("NotFoundException"):
         client.delete_alias(AliasName="alias/app")
     with aws_error("NotFoundException"):

@@ -358,11 +358,14 @@ def test_rotation_refused_for_other_key_types(kms: LocalKMS, spec: str, usage: s
     assert snapshot(kms, key_id) == before
 
 
-def test_rotation_refused_for_imported_key_material(kms: LocalKMS) -> None:
+def test_automatic_rotation_refused_for_imported_key_material(kms: LocalKMS) -> None:
     key_id = new_key(kms, Origin="EXTERNAL")
-    ops = ("EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand")
+    ops = ("EnableKeyRotation", "DisableKeyRotation")
     for op in ops:  # PendingImport
         assert error_code(kms.call, op, KeyId=key_id) == "UnsupportedOperationException"
+    # On-demand rotation is possible for imported material, but not without any (research
+    # file 6.9, observed).
+    assert error_code(kms.call, "RotateKeyOnDemand", KeyId=key_id) == "KMSInvalidStateException"
     import_material(kms.call, key_id, os.urandom(32))
     for op in ops:  # Enabled, but Origin EXTERNAL
         try:
@@ -581,8 +584,9 @@ def test_delete_and_reimport_the_same_material(kms: LocalKMS) -> None:
     assert out == {"KeyId": kms.key_arn(key_id), "KeyMaterialId": first["KeyMaterialId"]}
     meta = kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]
     assert meta["KeyState"] == "PendingImport"
-    assert "CurrentKeyMaterialId" not in meta and "ValidTo" not in meta
-    assert kms.keys[key_id].materials == []
+    # The material is still the key's current material, waiting to be imported again.
+    assert meta["CurrentKeyMaterialId"] == first["KeyMaterialId"] and "ValidTo" not in meta
+    assert [m.imported for m in kms.keys[key_id].materials] == [False]
     assert error_code(kms.call, "Decrypt", CiphertextBlob=blob) == "KMSInvalidStateException"
     pending = kms.call("ListKeyRotations", KeyId=key_id, IncludeKeyMaterial="ALL_KEY_MATERIAL")
     assert pending["Rotations"] == [
@@ -671,7 +675,7 @@ def test_material_expires_on_the_clock(kms: LocalKMS) -> None:
     kms.clock.advance(days=1)  # ValidTo reached
     meta = client.describe_key(KeyId=key_id)["KeyMetadata"]
     assert meta["KeyState"] == "PendingImport"
-    assert "ValidTo" not in meta and "CurrentKeyMaterialId" not in meta
+    assert "ValidTo" not in meta and "ExpirationModel" not in meta
     assert due(kms) == {}
     assert error_code(client.encrypt, KeyId=key_id, Plaintext=b"x") == "KMSInvalidStateException"
     import_material(kms.call, key_id, material, ValidTo=START + 100 * DAY)
@@ -692,7 +696,7 @@ def test_expiry_of_a_key_pending_deletion_keeps_its_state(kms: LocalKMS) -> None
     kms.clock.advance(days=3)
     meta = kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]
     assert meta["KeyState"] == "PendingDeletion"
-    assert kms.keys[key_id].materials == []
+    assert [m.imported for m in kms.keys[key_id].materials] == [False]
 
 
 # -- imported key material: errors, which leave the key as it was --------------------------------
@@ -822,8 +826,8 @@ IMPORT_ERRORS: dict[str, tuple[str, Callable[[LocalKMS, dict[str, Any]], dict[st
         "ValidationException",
         lambda kms, p: _request(p, ImportType="NEW_KEY_MATERIAL", KeyMaterialId="ab" * 32),
     ),
-    "NEW_KEY_MATERIAL for rotation (not modelled)": (
-        "UnsupportedOperationException",
+    "NEW_KEY_MATERIAL that is already the key's": (
+        "IncorrectKeyMaterialException",
         lambda kms, p: _request(p, ImportType="NEW_KEY_MATERIAL"),
     ),
     "wrong KeyMaterialId": (
@@ -1052,9 +1056,10 @@ def test_any_bytes_get_an_aws_error_never_a_traceback(
 def test_no_material_in_reprs_or_messages(kms: LocalKMS) -> None:
     p = _prepared(kms)
     key = kms.keys[p["key_id"]]
-    record = key.import_state["record"]
+    fingerprint = key.materials[0].fingerprint
+    assert fingerprint is not None
     shown = repr(key) + repr(key.import_state) + repr(key.materials)
-    for secret in (p["material"], record.fingerprint):
+    for secret in (p["material"], fingerprint):
         assert secret.hex() not in shown and repr(secret) not in shown
     try:
         kms.call("ImportKeyMaterial", **_request(p, KeyMaterialId="ab" * 32))

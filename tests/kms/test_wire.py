@@ -230,13 +230,18 @@ def no_target_env(monkeypatch, tmp_path):
     return monkeypatch
 
 
-def test_default_target_is_a_fresh_local_kms(no_target_env):
+def test_default_target_is_one_local_account(no_target_env):
+    # Like boto3 clients of one AWS account: the same Region sees the same keys, and each
+    # Region of the account is its own LocalKMS.
     first, second = kmslab.client(), kmslab.client()
+    west = kmslab.client(region_name="us-west-2")
     assert isinstance(first.local_kms, LocalKMS)
-    assert first.local_kms is not second.local_kms
+    assert first.local_kms is second.local_kms
+    assert west.local_kms.aws_account is first.local_kms.aws_account
     key = first.create_key()["KeyMetadata"]
     assert key["Arn"].startswith("arn:aws:kms:us-east-1:111122223333:key/")
-    assert second.list_keys()["Keys"] == []
+    assert key["KeyId"] in [k["KeyId"] for k in second.list_keys()["Keys"]]
+    assert key["KeyId"] not in [k["KeyId"] for k in west.list_keys()["Keys"]]
 
 
 def test_local_target_shares_a_given_kms_and_region(no_target_env):

@@ -107,11 +107,18 @@ def test_external_key_pending_import(fresh_key: Callable[..., Any], kms: Any) ->
     who = identify(meta)
     assert who.origin == "EXTERNAL" and who.key_state == "PendingImport"
     assert set(who.operations) >= IMPORT
-    # Automatic and on-demand rotation need Origin AWS_KMS; ListKeyRotations lists the
-    # imported material too.
-    assert set(who.operations) & ROTATION == {"ListKeyRotations"}
+    # Automatic rotation needs Origin AWS_KMS; on-demand rotation takes new imported
+    # material (since 2025); ListKeyRotations lists the imported material too.
+    assert set(who.operations) & ROTATION == {"ListKeyRotations", "RotateKeyOnDemand"}
     assert dict(who.blocked)["Encrypt"] == "KMSInvalidStateException"
     assert "GetParametersForImport" in who.usable_now
+
+
+def test_multi_region_operations_only_for_multi_region_keys(kms: Any) -> None:
+    multi = kms.call("CreateKey", MultiRegion=True)["KeyMetadata"]
+    assert {"ReplicateKey", "UpdatePrimaryRegion"} <= set(identify(multi).operations)
+    single = kms.call("CreateKey")["KeyMetadata"]
+    assert not {"ReplicateKey", "UpdatePrimaryRegion"} & set(identify(single).operations)
 
 
 # -- hand-written metadata, shaped like real AWS responses -------------------------------

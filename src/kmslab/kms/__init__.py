@@ -5,12 +5,14 @@
 >>> kms.call("CreateKey")["KeyMetadata"]["KeySpec"]
 'SYMMETRIC_DEFAULT'
 
-What lives here: :mod:`~kmslab.kms.service` (:class:`LocalKMS`, the dispatcher, which does
-not import its operations), :mod:`~kmslab.kms.wire` (the AWS JSON 1.1 layer and validation
-against botocore's model), :mod:`~kmslab.kms.rules` (one row per operation: which key types
+What lives here: :mod:`~kmslab.kms.service` (:class:`LocalKMS`, one Region of an
+:class:`Account`, and the dispatcher, which does not import its operations),
+:mod:`~kmslab.kms.wire` (the AWS JSON 1.1 layer and validation against botocore's model),
+:mod:`~kmslab.kms.rules` (one row per operation: which key types
 and key states it accepts), :mod:`~kmslab.kms.keys` (keys and their material),
 :mod:`~kmslab.kms.ciphertext` (kmslab's symmetric ciphertext format),
-:mod:`~kmslab.kms.byok` (key-material wrapping for import), :mod:`~kmslab.kms.quotas`
+:mod:`~kmslab.kms.byok` (key-material wrapping for import), :mod:`~kmslab.kms.managed`
+(the predefined alias/aws/* aliases and their AWS managed keys), :mod:`~kmslab.kms.quotas`
 (AWS's resource quotas and limits, one table), :mod:`~kmslab.kms.index` and
 :mod:`~kmslab.kms.paging` (ordered tables and opaque-marker paging for the List
 operations), :mod:`~kmslab.kms.schedule` (a key's rotation and expiry timers) and
@@ -26,6 +28,6 @@ May import: :mod:`kmslab.crypto`, :mod:`kmslab.specs`, :mod:`kmslab.exceptions`,
 from __future__ import annotations
 
 from kmslab.kms import ops as _ops  # noqa: F401  (registers every operation)
-from kmslab.kms.service import DEFAULT_ACCOUNT, DEFAULT_REGION, HANDLERS, LocalKMS
+from kmslab.kms.service import DEFAULT_ACCOUNT, DEFAULT_REGION, HANDLERS, Account, LocalKMS
 
-__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "HANDLERS", "LocalKMS"]
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "HANDLERS", "Account", "LocalKMS"]

@@ -25,6 +25,9 @@ ALL_KEY_TYPES = frozenset(specs.KEY_TYPES)
 # "{arn}" is the key ARN. A state not listed is allowed.
 _DISABLED = ("DisabledException", "{arn} is disabled.")
 _PENDING_DELETION = ("KMSInvalidStateException", "{arn} is pending deletion.")
+# DG key-state.md documents "<key ARN> is pending deletion (or pending replica deletion)."
+# for both states; the rendered text for a PendingReplicaDeletion key is inferred from it.
+_PENDING_REPLICA_DELETION = ("KMSInvalidStateException", "{arn} is pending replica deletion.")
 _PENDING_IMPORT = ("KMSInvalidStateException", "{arn} is pending import.")
 _NOT_PENDING = ("KMSInvalidStateException", "{arn} is not pending deletion.")
 _EXTERNAL = (
@@ -32,32 +35,35 @@ _EXTERNAL = (
     "{arn} origin is EXTERNAL which is not valid for this operation.",
 )
 
+_DELETING = {
+    "PendingDeletion": _PENDING_DELETION,
+    "PendingReplicaDeletion": _PENDING_REPLICA_DELETION,
+}
+
 STATE_RULES: dict[str, dict[str, tuple[str, str]]] = {
     # Every cryptographic operation.
-    "crypto": {
-        "Disabled": _DISABLED,
-        "PendingDeletion": _PENDING_DELETION,
-        "PendingImport": _PENDING_IMPORT,
-    },
+    "crypto": {"Disabled": _DISABLED, **_DELETING, "PendingImport": _PENDING_IMPORT},
     # DescribeKey, List*, key policies, DeleteAlias, GetKeyRotationStatus, Retire/RevokeGrant...
     "any": {},
-    "enable_disable": {"PendingDeletion": _PENDING_DELETION, "PendingImport": _PENDING_IMPORT},
-    "schedule_deletion": {"PendingDeletion": _PENDING_DELETION},
+    "enable_disable": {**_DELETING, "PendingImport": _PENDING_IMPORT},
+    "schedule_deletion": dict(_DELETING),
     "cancel_deletion": {
         "Enabled": _NOT_PENDING,
         "Disabled": _NOT_PENDING,
         "PendingImport": _NOT_PENDING,
     },
     # TagResource, UntagResource, UpdateKeyDescription, CreateAlias, UpdateAlias, CreateGrant.
-    "not_pending_deletion": {"PendingDeletion": _PENDING_DELETION},
-    # Enable/DisableKeyRotation, RotateKeyOnDemand.
-    "rotation": {
-        "Disabled": _DISABLED,
-        "PendingDeletion": _PENDING_DELETION,
-        "PendingImport": _EXTERNAL,
-    },
+    "not_pending_deletion": dict(_DELETING),
+    # Enable/DisableKeyRotation.
+    "rotation": {"Disabled": _DISABLED, **_DELETING, "PendingImport": _EXTERNAL},
+    # RotateKeyOnDemand: an EXTERNAL key without its material is pending import (research
+    # file 6.9, observed), checked before the key type.
+    "rotate_on_demand": {"Disabled": _DISABLED, **_DELETING, "PendingImport": _PENDING_IMPORT},
     # GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial.
-    "import": {"PendingDeletion": _PENDING_DELETION},
+    "import": dict(_DELETING),
+    # ReplicateKey, UpdatePrimaryRegion: DisabledException is in both operations' errors in
+    # botocore's model; a key waiting for deletion cannot be replicated or promoted.
+    "multi_region": {"Disabled": _DISABLED, **_DELETING},
 }
 
 
@@ -80,8 +86,11 @@ class OperationRule:
     needs_key: bool = True
     #: Origin EXTERNAL only (the import operations).
     external_only: bool = False
-    #: Origin AWS_KMS only (rotation).
+    #: Origin AWS_KMS only (automatic rotation).
     aws_kms_only: bool = False
+    #: Multi-Region keys only (ReplicateKey, UpdatePrimaryRegion). These depend on the key's
+    #: MultiRegion property, not its type, so the operations matrix leaves them out.
+    multi_region: bool = False
 
 
 def _rule(name: str, types: str, states: str, plane: str, **kw: object) -> OperationRule:
@@ -91,9 +100,12 @@ def _rule(name: str, types: str, states: str, plane: str, **kw: object) -> Opera
 
 _UNSUPPORTED = "UnsupportedOperationException"
 _ASYMMETRIC = "A-ED A-SV A-KA A-KEM"
-# Rotation: symmetric encryption keys with Origin AWS_KMS; import: Origin EXTERNAL keys.
+# Automatic rotation: symmetric encryption keys with Origin AWS_KMS; import: Origin EXTERNAL
+# keys. On-demand rotation: symmetric encryption keys of either origin (since 2025, EXTERNAL
+# keys rotate to new imported material; RotateKeyOnDemand in the API Reference).
 _ROTATION: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "aws_kms_only": True}
 _IMPORT: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "external_only": True}
+_MULTI_REGION: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "multi_region": True}
 
 #: Operation name -> rule. Reference sections 6 and 7.
 OPERATIONS: dict[str, OperationRule] = {
@@ -144,11 +156,21 @@ OPERATIONS: dict[str, OperationRule] = {
         _rule("GetKeyRotationStatus", "*", "any", "management", aliases=False),
         _rule("EnableKeyRotation", "SYM", "rotation", "management", **_ROTATION),
         _rule("DisableKeyRotation", "SYM", "rotation", "management", **_ROTATION),
-        _rule("RotateKeyOnDemand", "SYM", "rotation", "management", **_ROTATION),
+        _rule(
+            "RotateKeyOnDemand",
+            "SYM",
+            "rotate_on_demand",
+            "management",
+            aliases=False,
+            refusal=_UNSUPPORTED,
+        ),
         _rule("ListKeyRotations", "SYM", "any", "management", aliases=False, refusal=_UNSUPPORTED),
         _rule("GetParametersForImport", "*", "import", "management", **_IMPORT),
         _rule("ImportKeyMaterial", "*", "import", "management", **_IMPORT),
         _rule("DeleteImportedKeyMaterial", "*", "import", "management", **_IMPORT),
+        # Multi-Region keys: every key type may be multi-Region (CreateKey's MultiRegion).
+        _rule("ReplicateKey", "*", "multi_region", "management", **_MULTI_REGION),
+        _rule("UpdatePrimaryRegion", "*", "multi_region", "management", **_MULTI_REGION),
     )
 }
 

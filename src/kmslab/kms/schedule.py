@@ -23,14 +23,19 @@ __all__ = ["enabled", "sync"]
 
 
 def sync(kms: LocalKMS, key: Key) -> None:
-    """Set the key's rotate and expire timers from its dates (cancelling what is unset)."""
-    kms.schedule("rotate", key.id, key.next_rotation if key.rotation_enabled else None)
-    kms.schedule("expire", key.id, key.valid_to)
+    """Set the key's rotate and expire timers from its dates (cancelling what is unset).
+
+    A multi-Region replica has no rotate timer: its primary rotates the shared material.
+    "expire" is the earliest ValidTo of the key's imported material (each has its own).
+    """
+    rotates = key.rotation_enabled and not key.is_replica
+    kms.schedule("rotate", key.id, key.next_rotation if rotates else None)
+    kms.schedule("expire", key.id, key.next_expiry)
 
 
 def enabled(kms: LocalKMS, key: Key) -> None:
     """The key was just enabled: an overdue rotation happens now, then every period."""
-    if key.rotation_enabled and key.next_rotation is not None:
+    if key.rotation_enabled and key.next_rotation is not None and not key.is_replica:
         now = kms.clock.now()
         if key.next_rotation <= now:
             key.next_rotation = now

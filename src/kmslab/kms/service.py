@@ -11,6 +11,14 @@
 ``kms.client()`` returns a real boto3 client answered by this object (see
 :mod:`kmslab.target`); ``kms.call`` runs the same operations from Python with bytes in and
 out. Both go through the same validation, key-state rules and error mapping.
+
+A LocalKMS is one Region of one AWS account. Its :class:`Account` holds the account's other
+Regions, each made on first use and all sharing one clock, so multi-Region keys can be
+replicated between them:
+
+>>> eu = kms.aws_account.region("eu-west-1")
+>>> eu.region, eu.clock is kms.clock
+('eu-west-1', True)
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -36,7 +45,7 @@ from kmslab.exceptions import (
     UnsupportedOperationException,
     ValidationException,
 )
-from kmslab.kms import wire
+from kmslab.kms import managed, wire
 from kmslab.kms.index import AliasTable, SequencedTable
 from kmslab.kms.keys import Key, Material
 from kmslab.kms.quotas import default_quotas
@@ -45,7 +54,7 @@ from kmslab.kms.rules import OPERATIONS, STATE_RULES, OperationRule
 if TYPE_CHECKING:
     from kmslab.kms.ops.grants import Grant
 
-__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "LocalKMS"]
+__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "Account", "LocalKMS"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +79,9 @@ TIMERS: dict[str, Callable[[LocalKMS, str, datetime], None]] = {}
 PREPARERS: dict[str, Callable[[Params], Any]] = {}
 #: The params member under which a handler finds what its preparer made (not a model name).
 PREPARED = "kmslab:prepared"
+#: Run when a key is finally deleted (after its waiting period), before it is forgotten:
+#: kmslab.kms.ops.regions lets a multi-Region primary key know its replica is gone.
+DELETE_HOOKS: list[Callable[[LocalKMS, Key], None]] = []
 
 
 def operation(
@@ -90,25 +102,69 @@ def operation(
     return register
 
 
+class Account:
+    """One AWS account: a :class:`LocalKMS` per Region, made on first use.
+
+    Every Region of the account shares one clock and one lock (an operation on a
+    multi-Region key may change keys in several Regions at once).
+
+    >>> account = Account()
+    >>> account.region("us-west-2").call("CreateKey", MultiRegion=True)["KeyMetadata"]["Arn"][:30]
+    'arn:aws:kms:us-west-2:11112222'
+    """
+
+    def __init__(self, account_id: str = DEFAULT_ACCOUNT, *, clock: Clock | None = None) -> None:
+        if not (len(account_id) == 12 and account_id.isdigit()):
+            raise ValueError(f"account must be 12 digits, got {account_id!r}")
+        self.id = account_id
+        self.clock = clock or Clock()
+        #: Region name -> that Region's local KMS, in the order they were first used.
+        self.regions: dict[str, LocalKMS] = {}
+        self.lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Account({self.id!r}, regions={list(self.regions)})"
+
+    def region(self, name: str) -> LocalKMS:
+        """The local KMS of Region ``name`` in this account (made now if it is new)."""
+        with self.lock:
+            kms = self.regions.get(name)
+            if kms is None:
+                kms = LocalKMS(name, aws_account=self)
+            return kms
+
+    def tick(self) -> None:
+        """Apply what the clock says has happened, in every Region of the account."""
+        for kms in self.regions.values():  # ticks never add Regions
+            kms.tick()
+
+
 class LocalKMS:
     """An in-memory AWS KMS for one account in one Region.
 
     ``region`` and ``account`` shape every ARN; ``clock`` drives deletion, rotation and
-    expiry (move it with ``kms.clock.advance(days=365)``).
+    expiry (move it with ``kms.clock.advance(days=365)``). ``aws_account`` is the
+    :class:`Account` this Region belongs to; a LocalKMS made on its own starts a new one.
     """
 
     def __init__(
         self,
         region: str = DEFAULT_REGION,
-        account: str = DEFAULT_ACCOUNT,
+        account: str | None = None,
         *,
         clock: Clock | None = None,
+        aws_account: Account | None = None,
     ) -> None:
-        if not (len(account) == 12 and account.isdigit()):
-            raise ValueError(f"account must be 12 digits, got {account!r}")
+        if aws_account is None:
+            aws_account = Account(account or DEFAULT_ACCOUNT, clock=clock)
+        elif account not in (None, aws_account.id) or clock not in (None, aws_account.clock):
+            raise ValueError("with aws_account, the account id and clock are the account's")
+        if region in aws_account.regions:
+            raise ValueError(f"{aws_account!r} already has Region {region!r}")
         self.region = region
-        self.account = account
-        self.clock = clock or Clock()
+        self.account = aws_account.id
+        self.aws_account = aws_account
+        self.clock = aws_account.clock
         #: Key id -> key, in creation order; ListKeys pages from it (:meth:`keys_after`).
         self.keys: SequencedTable[Key] = SequencedTable()
         #: Alias name -> alias, indexed by name and by target key (:class:`AliasTable`).
@@ -128,8 +184,10 @@ class LocalKMS:
         self._timers: list[tuple[datetime, int, str, str]] = []
         self._timer_at: dict[tuple[str, str], datetime] = {}
         self._timer_numbers = itertools.count()
-        # One lock: a notebook may share a LocalKMS between threads (widgets, benchmarks).
-        self._lock = threading.RLock()
+        # One lock per account: a notebook may share a LocalKMS between threads (widgets,
+        # benchmarks), and multi-Region operations change several Regions at once.
+        self._lock = aws_account.lock
+        aws_account.regions[region] = self
 
     def __repr__(self) -> str:
         return f"LocalKMS(region={self.region!r}, account={self.account!r}, keys={len(self.keys)})"
@@ -186,7 +244,7 @@ class LocalKMS:
                 params = {**params, PREPARED: prepare(params)}
         with self._lock:
             try:
-                self.tick()
+                self.aws_account.tick()
                 return handler(self, params)
             except KMSError as err:
                 return err
@@ -252,6 +310,8 @@ class LocalKMS:
         return self.keys.after(seq)
 
     def _delete(self, key: Key) -> None:
+        for hook in DELETE_HOOKS:
+            hook(self, key)
         del self.keys[key.id]
         for kind in TIMERS:
             self.schedule(kind, key.id, None)
@@ -302,11 +362,15 @@ class LocalKMS:
                 raise NotFoundException(f"Invalid keyId {key_id}")
             alias = self.aliases.get(ref)
             if alias is None:
+                # A predefined alias/aws/<service> alias: AWS creates its key on first use.
+                made = managed.create(self, ref)
+                if made is not None:
+                    return made
                 raise NotFoundException(f"Alias {self.alias_arn(ref)} is not found.")
             return self.keys[alias["TargetKeyId"]]
         key = self.keys.get(ref)
         if key is None:
-            if not _is_uuid(ref):
+            if not _is_key_id(ref):
                 raise NotFoundException(f"Invalid keyId {key_id}")
             raise NotFoundException(f"Key '{self.key_arn(ref)}' does not exist")
         return key
@@ -317,6 +381,7 @@ class LocalKMS:
         """Resolve KeyId and apply the operation's rules: state, key type and origin."""
         rule = OPERATIONS[operation]
         key = self.resolve(key_id, aliases=rule.aliases)
+        managed.refuse_management(self, operation, key)
         self.check_state(rule, key)
         self.check_type(rule, key)
         return key
@@ -401,11 +466,17 @@ def _error(code: str, message: str) -> KMSError:
     return ERRORS[code](message)
 
 
-def _is_uuid(text: str) -> bool:
+def _is_key_id(text: str) -> bool:
+    """A well-formed key id: a UUID, or "mrk-" and 32 lowercase hex digits (multi-Region)."""
+    if text.startswith("mrk-"):
+        return _MRK_ID.fullmatch(text) is not None
     try:
         return str(uuid.UUID(text)) == text
     except ValueError:
         return False
+
+
+_MRK_ID = re.compile(r"mrk-[0-9a-f]{32}")
 
 
 def require(params: Params, name: str) -> Any:

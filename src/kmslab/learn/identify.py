@@ -418,6 +418,7 @@ def _operations(r: _Reading, key_type: str | None, origin: str | None) -> tuple[
         and key_type in rule.key_types
         and (not rule.external_only or origin == "EXTERNAL")
         and (not rule.aws_kms_only or origin == "AWS_KMS")
+        and (not rule.multi_region or r.meta.get("MultiRegion") is True)
     )
 
 

@@ -37,12 +37,14 @@ By = Literal["type", "spec"]
 
 #: The operations of the matrix: every operation that takes a key, plus CreateKey (the one
 #: keyless operation whose outcome depends on the key type). Data plane first, then key
-#: management, each in the order of :data:`kmslab.kms.rules.OPERATIONS`.
+#: management, each in the order of :data:`kmslab.kms.rules.OPERATIONS`. The multi-Region
+#: operations are left out: they depend on the key's MultiRegion property, not its type
+#: (AWS's key type reference puts them in a separate "special features" table).
 MATRIX_OPERATIONS: tuple[str, ...] = tuple(
     name
     for plane in ("data", "management")
     for name, rule in OPERATIONS.items()
-    if rule.plane == plane and (rule.needs_key or name == "CreateKey")
+    if rule.plane == plane and (rule.needs_key or name == "CreateKey") and not rule.multi_region
 )
 
 _PLANE_TITLES = {"data": "Data plane", "management": "Key management"}

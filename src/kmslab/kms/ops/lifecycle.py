@@ -34,12 +34,17 @@ token to ImportKeyMaterial:
 >>> kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]["KeyState"]
 'Enabled'
 
-What each key remembers for import lives in ``key.import_state``: ``"tokens"`` maps each
-import token to its :class:`WrappingParams`, and ``"record"`` is the :class:`ImportRecord` of
-the material imported (kept after the material is deleted or expires, so that only the same
-material can be imported again). kmslab keeps one key material per EXTERNAL key: importing
-new material for on-demand rotation (AWS's ImportType NEW_KEY_MATERIAL on a key that already
-had material) is refused plainly.
+``key.import_state["tokens"]`` maps each import token to its :class:`WrappingParams`.
+
+Since 2025 a symmetric encryption key with imported material also rotates on demand: import
+new material (ImportType NEW_KEY_MATERIAL; its KeyMaterialState is PENDING_ROTATION, kept in
+``key.pending``), then RotateKeyOnDemand makes it current. Every material ever associated
+with the key keeps its id in ``key.materials``; deleted or expired material stays there with
+ImportState PENDING_IMPORT until the same material is imported again (ImportType
+EXISTING_KEY_MATERIAL, the default once a key has had material). Sources: AWS KMS Developer
+Guide, importing-keys-import-key-material.html ("Import new key material") and
+importing-keys-delete-key-material.html; the ImportKeyMaterial, RotateKeyOnDemand,
+ListKeyRotations and DeleteImportedKeyMaterial pages of the API Reference.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from kmslab.exceptions import (
     IncorrectKeyMaterialException,
     InvalidCiphertextException,
     InvalidImportTokenException,
+    KMSInvalidStateException,
     LimitExceededException,
     NotFoundException,
     UnsupportedOperationException,
@@ -65,6 +71,7 @@ from kmslab.exceptions import (
 from kmslab.kms import schedule
 from kmslab.kms.byok import WRAPPING_ALGORITHMS, unwrap_key_material
 from kmslab.kms.keys import Key, Material, new_material_id, refuse_pickle
+from kmslab.kms.ops.regions import primary_key
 from kmslab.kms.paging import page_sorted
 from kmslab.kms.quotas import QUOTAS
 from kmslab.kms.service import PREPARED, TIMERS, operation
@@ -78,7 +85,6 @@ __all__ = [
     "MAX_ON_DEMAND_ROTATIONS",
     "MAX_VALID_TO",
     "WRAPPING_ALGORITHMS",
-    "ImportRecord",
     "WrappingParams",
 ]
 
@@ -115,16 +121,6 @@ class WrappingParams:
         raise TypeError(refuse_pickle(self))
 
 
-@dataclass(eq=False)
-class ImportRecord:
-    """What an EXTERNAL key remembers of its imported material, even once it is gone."""
-
-    material_id: str
-    #: SHA-256 of the material (raw bytes, or the canonical PKCS #8 DER), never the material.
-    fingerprint: bytes = field(repr=False)
-    description: str | None = None
-
-
 # -- helpers ---------------------------------------------------------------------------------
 
 
@@ -133,24 +129,40 @@ def _tokens(key: Key) -> dict[bytes, WrappingParams]:
     return tokens
 
 
-def _record(key: Key) -> ImportRecord | None:
-    record: ImportRecord | None = key.import_state.get("record")
-    return record
+def _imported_materials(key: Key) -> list[Material]:
+    """The key's imported material that is present: associated versions, then the pending."""
+    found = [m for m in key.materials if m.imported]
+    if key.pending is not None and key.pending.imported:
+        found.append(key.pending)
+    return found
 
 
 def _rotate(key: Key, when: datetime, source: str) -> Material:
-    material = Material(new_material_id(), family(key.info.family).generate(key.info), when, source)
+    material = Material(
+        new_material_id(),
+        family(key.info.family).generate(key.info),
+        when,
+        source,
+        rotation_type=_ROTATION_TYPES[source],
+        rotation_date=when,
+    )
     key.materials.append(material)
     return material
 
 
-def _drop_material(key: Key) -> None:
-    """Delete imported material (DeleteImportedKeyMaterial, or expiry); the record stays."""
-    key.materials.clear()
-    key.valid_to = None
-    key.expiration_model = None
+def _forget(key: Key, material: Material) -> None:
+    """Delete imported material (DeleteImportedKeyMaterial, or expiry).
+
+    Deleting (or losing to expiry) material that is permanently associated with the key makes
+    the key PendingImport; material pending rotation is simply dropped (DG
+    importing-keys-delete-key-material.html). A key pending deletion keeps its state.
+    """
+    if material is key.pending:
+        key.pending = None
+        return
+    material.forget()
     key._public_der = None
-    if key.state != "PendingDeletion":  # AWS leaves a key pending deletion in that state
+    if key.state not in ("PendingDeletion", "PendingReplicaDeletion"):
         key.state = "PendingImport"
 
 
@@ -159,26 +171,37 @@ def _utc(when: datetime) -> datetime:
     return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
+def _primary_only(key: Key) -> None:
+    """Multi-Region keys rotate at their primary key: refuse a replica."""
+    if key.multi_region is not None:
+        primary_key(key)
+
+
 # -- the clock ---------------------------------------------------------------------------
 
 
 def _rotate_when_due(kms: LocalKMS, key_id: str, when: datetime) -> None:
     """Timer "rotate": automatic rotation. A clock that jumped several periods gives one
     rotation per period, each dated at its scheduled time. A key that is not enabled is
-    left alone until EnableKey re-arms the timer (:func:`kmslab.kms.schedule.enabled`)."""
+    left alone until EnableKey re-arms the timer (:func:`kmslab.kms.schedule.enabled`).
+    A multi-Region key rotates at its primary; its replicas share the new material."""
     key = kms.keys[key_id]
     if not key.rotation_enabled or key.next_rotation != when or key.state != "Enabled":
         return
     _catch_up(key, kms.clock.now())
+    _share_rotation(key)
     schedule.sync(kms, key)
 
 
 def _expire_when_due(kms: LocalKMS, key_id: str, when: datetime) -> None:
-    """Timer "expire": imported key material whose ValidTo has come is deleted."""
+    """Timer "expire": imported key material whose ValidTo has come is deleted (each
+    material has its own ValidTo; the timer is set for the earliest)."""
     key = kms.keys[key_id]
-    if key.valid_to == when:
-        _drop_material(key)
-        schedule.sync(kms, key)
+    now = kms.clock.now()
+    for material in _imported_materials(key):
+        if material.valid_to is not None and material.valid_to <= now:
+            _forget(key, material)
+    schedule.sync(kms, key)
 
 
 TIMERS["rotate"] = _rotate_when_due
@@ -199,6 +222,7 @@ def _catch_up(key: Key, now: datetime) -> None:
 @operation("EnableKeyRotation")
 def enable_key_rotation(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("EnableKeyRotation", p["KeyId"])
+    _primary_only(key)
     period: int | None = p.get("RotationPeriodInDays")
     now = kms.clock.now()
     if key.rotation_enabled:
@@ -212,6 +236,7 @@ def enable_key_rotation(kms: LocalKMS, p: Params) -> Params:
         key.rotation_enabled = True
         key.rotation_period_days = period or DEFAULT_ROTATION_DAYS
         key.next_rotation = now + timedelta(days=key.rotation_period_days)
+    _share_rotation(key)
     schedule.sync(kms, key)
     return {}
 
@@ -219,11 +244,18 @@ def enable_key_rotation(kms: LocalKMS, p: Params) -> Params:
 @operation("DisableKeyRotation")
 def disable_key_rotation(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("DisableKeyRotation", p["KeyId"])
+    _primary_only(key)
     key.rotation_enabled = False
     key.rotation_period_days = None
     key.next_rotation = None
+    _share_rotation(key)
     schedule.sync(kms, key)
     return {}
+
+
+def _share_rotation(key: Key) -> None:
+    if key.multi_region is not None:
+        key.multi_region.share_rotation()
 
 
 @operation("GetKeyRotationStatus")
@@ -236,7 +268,7 @@ def get_key_rotation_status(kms: LocalKMS, p: Params) -> Params:
         out["RotationPeriodInDays"] = key.rotation_period_days
         out["NextRotationDate"] = key.next_rotation
     # kmslab rotates on demand at once; it reports when the latest on-demand rotation started.
-    started = [m.created for m in key.materials if m.source == "ROTATION_ON_DEMAND"]
+    started = [m.rotation_date for m in key.materials if m.rotation_type == "ON_DEMAND"]
     if started:
         out["OnDemandRotationStartDate"] = started[-1]
     return out
@@ -245,14 +277,51 @@ def get_key_rotation_status(kms: LocalKMS, p: Params) -> Params:
 @operation("RotateKeyOnDemand")
 def rotate_key_on_demand(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("RotateKeyOnDemand", p["KeyId"])
+    _primary_only(key)
+    group = key.multi_region
+    # Imported key material rotates only to new material imported before (state
+    # PENDING_ROTATION; for multi-Region keys, imported into every replica as well).
+    if key.origin == "EXTERNAL" and (key.pending is None or _waiting_for_replicas(key)):
+        # Observed: research file 6.10 (LS-snap, Nov 2025).
+        raise KMSInvalidStateException(
+            f"No available key material pending rotation for the key: {key.arn}."
+        )
     if key.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS:
         raise LimitExceededException(
             f"{key.arn} has been rotated on demand {key.on_demand_rotations} times, the most "
             f"AWS KMS allows per key ({MAX_ON_DEMAND_ROTATIONS}). Automatic rotation still works."
         )
-    _rotate(key, kms.clock.now(), "ROTATION_ON_DEMAND")
+    now = kms.clock.now()
+    if key.origin == "EXTERNAL":
+        for related in group.keys.values() if group is not None else (key,):
+            _promote_pending(related, now)
+    else:
+        _rotate(key, now, "ROTATION_ON_DEMAND")  # one list shared by related keys
     key.on_demand_rotations += 1
+    _share_rotation(key)
     return {"KeyId": key.id}
+
+
+def _promote_pending(key: Key, now: datetime) -> None:
+    """The pending imported material becomes current; the old current, NON_CURRENT."""
+    material = key.pending
+    if material is None:  # pragma: no cover - checked for every related key first
+        return
+    material.rotation_type, material.rotation_date = "ON_DEMAND", now
+    key.materials.append(material)
+    key.pending = None
+
+
+def _waiting_for_replicas(key: Key) -> bool:
+    """Whether the primary's pending material is not yet imported into every replica
+    (KeyMaterialState PENDING_MULTI_REGION_IMPORT_AND_ROTATION)."""
+    group, pending = key.multi_region, key.pending
+    if group is None or pending is None or key.is_replica:
+        return False
+    return any(
+        r.pending is None or r.pending.id != pending.id or not r.pending.imported
+        for r in group.replicas()
+    )
 
 
 @operation("ListKeyRotations")
@@ -260,57 +329,40 @@ def list_key_rotations(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("ListKeyRotations", p["KeyId"])
     everything = p.get("IncludeKeyMaterial") == "ALL_KEY_MATERIAL"
     current = key.current
-    # Sort key: the material's place in the key's history (materials are only appended),
-    # so a page resumes after the last one returned whatever rotates meanwhile.
+    # ROTATIONS_ONLY (the default): material that a rotation made current. ALL_KEY_MATERIAL
+    # adds the first material and material pending rotation (ListKeyRotations, API Ref).
+    # Sort key: the material's place in the key's history (materials are only appended,
+    # pending material comes last), so a page resumes after the last one returned.
     entries = [
-        (f"{i:010d}", _rotation_entry(key, m, m is current))
+        (f"{i:010d}", _rotation_entry(key, m, "CURRENT" if m is current else "NON_CURRENT"))
         for i, m in enumerate(key.materials)
-        if everything or m.source in _ROTATION_TYPES
+        if everything or m.rotation_type is not None
     ]
-    record = _record(key)
-    if everything and current is None and record is not None:
-        # Imported material that was deleted or expired: listed as waiting for re-import.
-        entries.append(
-            (
-                f"{len(key.materials):010d}",
-                _described(
-                    {
-                        "KeyId": key.id,
-                        "KeyMaterialId": record.material_id,
-                        "KeyMaterialState": "CURRENT",
-                        "ImportState": "PENDING_IMPORT",
-                    },
-                    record,
-                ),
-            )
+    if everything and key.pending is not None:
+        state = (
+            "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"
+            if _waiting_for_replicas(key)
+            else "PENDING_ROTATION"
         )
+        entries.append((f"{len(key.materials):010d}", _rotation_entry(key, key.pending, state)))
     chunk, extra = page_sorted("ListKeyRotations", entries, p, lambda n: n[0])
     return {"Rotations": [entry for _, entry in chunk], **extra}
 
 
-def _rotation_entry(key: Key, m: Material, is_current: bool) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "KeyId": key.id,
-        "KeyMaterialId": m.id,
-        "KeyMaterialState": "CURRENT" if is_current else "NON_CURRENT",
-    }
-    if m.source in _ROTATION_TYPES:
-        entry["RotationDate"] = m.created
-        entry["RotationType"] = _ROTATION_TYPES[m.source]
-    record = _record(key)
-    if m.source == "IMPORT" and record is not None:
-        entry["ImportState"] = "IMPORTED"
-        if key.expiration_model is not None:
-            entry["ExpirationModel"] = key.expiration_model
-        if key.valid_to is not None:
-            entry["ValidTo"] = key.valid_to
-        _described(entry, record)
-    return entry
-
-
-def _described(entry: dict[str, Any], record: ImportRecord) -> dict[str, Any]:
-    if record.description is not None:
-        entry["KeyMaterialDescription"] = record.description
+def _rotation_entry(key: Key, m: Material, state: str) -> dict[str, Any]:
+    """One RotationsListEntry; the import fields only for symmetric EXTERNAL keys."""
+    entry: dict[str, Any] = {"KeyId": key.id, "KeyMaterialId": m.id, "KeyMaterialState": state}
+    if key.origin == "EXTERNAL" and key.info.name == "SYMMETRIC_DEFAULT":
+        if m.description is not None:
+            entry["KeyMaterialDescription"] = m.description
+        entry["ImportState"] = "IMPORTED" if m.imported else "PENDING_IMPORT"
+        if m.expiration_model is not None:
+            entry["ExpirationModel"] = m.expiration_model
+        if m.valid_to is not None:
+            entry["ValidTo"] = m.valid_to
+    if m.rotation_type is not None:
+        entry["RotationDate"] = m.rotation_date
+        entry["RotationType"] = m.rotation_type
     return entry
 
 
@@ -374,56 +426,152 @@ def import_key_material(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("ImportKeyMaterial", p["KeyId"])
     now = kms.clock.now()
     model, valid_to = _expiration(p, now)
-    record = _record(key)
-    _check_import_options(key, p, record)
+    import_type = _import_type(key, p)
     wrapping = _wrapping(key, p["ImportToken"], now)
     raw = _unwrap(wrapping, p["EncryptedKeyMaterial"])
     secret, fingerprint = _load(key, raw)
     material_id = _material_id(key, fingerprint)
-    if record is not None and record.fingerprint != fingerprint:
-        raise IncorrectKeyMaterialException(
-            f"The key material is not the key material imported into {key.arn} before. A KMS "
-            "key takes back only the same key material; create a new EXTERNAL key for new "
-            "material."
-        )
-    wanted = p.get("KeyMaterialId")
-    if wanted is not None and wanted != material_id:
-        raise IncorrectKeyMaterialException(
-            f"KeyMaterialId {wanted} does not identify the key material sent for {key.arn}."
-        )
-    # Commit.
-    material = key.current
-    if material is None or material.id != material_id:
-        material = Material(material_id, secret, now, "IMPORT", fingerprint=fingerprint)
-    key.materials = [material]
     description = p.get("KeyMaterialDescription")
-    if record is None:
-        key.import_state["record"] = ImportRecord(material_id, fingerprint, description)
-    elif description is not None:
-        record.description = description
-    key.expiration_model = model
-    key.valid_to = valid_to
+    if import_type == "NEW_KEY_MATERIAL" and _ever_imported(key):
+        _check_new(key, material_id)
+        target = Material(material_id, None, now, "IMPORT", fingerprint=fingerprint)
+        key.pending = target
+    elif import_type == "NEW_KEY_MATERIAL":
+        # The first material: current, and permanently associated with the key.
+        target = Material(material_id, None, now, "IMPORT", fingerprint=fingerprint)
+        key.materials.append(target)
+        _tell_related_keys(key, target, now)
+    else:
+        target = _existing(key, material_id, p.get("KeyMaterialId"), now)
+    # Commit.
+    target.secret = secret
+    target._aead = target._public = None
+    target.expiration_model, target.valid_to = model, valid_to
+    if description is not None:  # otherwise AWS keeps the description given before
+        target.description = description
     key._public_der = None
-    if key.state == "PendingImport":
+    if key.state == "PendingImport" and all(m.imported for m in key.materials):
         key.state = "Enabled"
     schedule.sync(kms, key)
     return {"KeyId": key.arn, "KeyMaterialId": material_id}
 
 
+def _ever_imported(key: Key) -> bool:
+    return bool(key.materials) or key.pending is not None
+
+
+def _import_type(key: Key, p: Params) -> str:
+    """ImportType (defaulted as AWS does), with KeyMaterialId and KeyMaterialDescription
+    usable only with symmetric encryption keys (ImportKeyMaterial, API Reference)."""
+    options = ("ImportType", "KeyMaterialId", "KeyMaterialDescription")
+    given = [n for n in options if p.get(n) is not None]
+    if given and key.info.name != "SYMMETRIC_DEFAULT":
+        # AWS text unknown: inferred.
+        raise ValidationException(
+            f"{', '.join(given)} can be used only with symmetric encryption keys; {key.arn} key "
+            f"spec is {key.info.name}."
+        )
+    default = "EXISTING_KEY_MATERIAL" if _ever_imported(key) else "NEW_KEY_MATERIAL"
+    import_type: str = p.get("ImportType") or default
+    if import_type == "NEW_KEY_MATERIAL" and p.get("KeyMaterialId") is not None:
+        # AWS text unknown: inferred ("You cannot specify a key material ID with ImportType
+        # set to NEW_KEY_MATERIAL", ImportKeyMaterial API Reference).
+        raise ValidationException(
+            "You cannot specify a KeyMaterialId with ImportType NEW_KEY_MATERIAL."
+        )
+    if import_type == "EXISTING_KEY_MATERIAL" and not _ever_imported(key):
+        # AWS text unknown: inferred.
+        raise IncorrectKeyMaterialException(
+            f"No key material has been imported into {key.arn}, so there is no existing key "
+            "material to reimport."
+        )
+    return import_type
+
+
+def _check_new(key: Key, material_id: str) -> None:
+    """New key material for on-demand rotation (single-Region, or a multi-Region primary)."""
+    if key.is_replica:
+        # AWS text unknown: inferred from research file 13.1. New material goes into the
+        # primary Region key only (ImportKeyMaterial, API Reference).
+        raise UnsupportedOperationException(f"{key.arn} is not a multi-region primary key.")
+    if key.pending is not None:
+        # Observed: research file 7.3 (LS-snap, Nov 2025); AWS names the bare key id here.
+        raise KMSInvalidStateException(
+            f"New key material (id: {material_id}) cannot be imported into KMS key {key.id}, "
+            f"because another key material (id: {key.pending.id}) is pending rotation."
+        )
+    if key.material(material_id) is not None:
+        # AWS text unknown: inferred.
+        raise IncorrectKeyMaterialException(
+            f"Key material (id: {material_id}) is already associated with KMS key {key.id}."
+        )
+
+
+def _existing(key: Key, material_id: str, wanted: str | None, now: datetime) -> Material:
+    """The material a reimport (EXISTING_KEY_MATERIAL) restores; AWS computes the id from the
+    key and the material, checks it against KeyMaterialId, and checks that it belongs to the
+    key (ImportKeyMaterial's KeyMaterialId, API Reference)."""
+    if wanted is not None and wanted != material_id:
+        # AWS text unknown: inferred.
+        raise IncorrectKeyMaterialException(
+            f"KeyMaterialId {wanted} does not identify the key material sent for {key.arn}."
+        )
+    found = key.material(material_id)
+    if found is None and key.pending is not None and key.pending.id == material_id:
+        found = key.pending
+    if found is None:
+        primary = key.multi_region.primary_key if key.multi_region is not None else None
+        theirs = primary.pending if primary is not None else None
+        if theirs is not None and theirs.id == material_id:
+            # A replica takes the material its primary imported for rotation.
+            found = Material(material_id, None, now, "IMPORT", fingerprint=theirs.fingerprint)
+            key.pending = found
+    if found is None:
+        # AWS text unknown: inferred.
+        raise IncorrectKeyMaterialException(
+            f"The key material (id: {material_id}) is not associated with {key.arn}."
+        )
+    return found
+
+
+def _tell_related_keys(key: Key, material: Material, now: datetime) -> None:
+    """Related multi-Region keys learn the id of the first material, to import it too."""
+    group = key.multi_region
+    if group is None:
+        return
+    for related in group.keys.values():
+        if related is not key and related.material(material.id) is None and not related.materials:
+            related.materials.append(
+                Material(material.id, None, now, "IMPORT", fingerprint=material.fingerprint)
+            )
+
+
 @operation("DeleteImportedKeyMaterial")
 def delete_imported_key_material(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("DeleteImportedKeyMaterial", p["KeyId"])
-    record = _record(key)
-    known = record.material_id if record is not None else None
     wanted = p.get("KeyMaterialId")
-    if wanted is not None and wanted != known:
-        raise NotFoundException(f"Key material {wanted} is not associated with {key.arn}.")
-    if key.current is not None:
-        _drop_material(key)
-        schedule.sync(kms, key)
+    if wanted is None:  # the current key material (DeleteImportedKeyMaterial, API Reference)
+        target = key.current
+    else:
+        target = key.material(wanted)
+        if target is None and key.pending is not None and key.pending.id == wanted:
+            target = key.pending
+        if target is None:
+            # AWS text unknown: inferred.
+            raise NotFoundException(f"Key material {wanted} is not associated with {key.arn}.")
     out: Params = {"KeyId": key.arn}
-    if known is not None:
-        out["KeyMaterialId"] = known
+    if target is None:  # nothing was ever imported
+        return out
+    group = key.multi_region
+    if target is key.pending and group is not None and not key.is_replica:
+        # Deleting the primary's pending material deletes the replicas' copies as well.
+        for replica in group.replicas():
+            if replica.pending is not None and replica.pending.id == target.id:
+                replica.pending = None
+    if target.imported or target is key.pending:
+        _forget(key, target)
+    schedule.sync(kms, key)
+    out["KeyMaterialId"] = target.id
     return out
 
 
@@ -450,37 +598,6 @@ def _expiration(p: Params, now: datetime) -> tuple[str, datetime | None]:
             f"now ({now.isoformat()})."
         )
     return model, valid_to
-
-
-def _check_import_options(key: Key, p: Params, record: ImportRecord | None) -> None:
-    """ImportType, KeyMaterialId and KeyMaterialDescription (symmetric encryption keys only)."""
-    options = ("ImportType", "KeyMaterialId", "KeyMaterialDescription")
-    given = [n for n in options if p.get(n) is not None]
-    if given and key.info.name != "SYMMETRIC_DEFAULT":
-        raise ValidationException(
-            f"{', '.join(given)} can be used only with symmetric encryption keys; {key.arn} key "
-            f"spec is {key.info.name}."
-        )
-    default = "EXISTING_KEY_MATERIAL" if record is not None else "NEW_KEY_MATERIAL"
-    import_type = p.get("ImportType") or default
-    if import_type == "NEW_KEY_MATERIAL":
-        if p.get("KeyMaterialId") is not None:
-            raise ValidationException(
-                "You cannot specify a KeyMaterialId with ImportType NEW_KEY_MATERIAL: AWS KMS "
-                "assigns the id of new key material."
-            )
-        if record is not None:
-            raise UnsupportedOperationException(
-                f"{key.arn} already has imported key material. kmslab keeps one key material "
-                "per key with imported material, so importing new material for on-demand "
-                "rotation is not modelled. Re-import the same material (ImportType "
-                "EXISTING_KEY_MATERIAL), or create a new EXTERNAL key."
-            )
-    elif record is None:
-        raise IncorrectKeyMaterialException(
-            f"ImportType EXISTING_KEY_MATERIAL, but no key material was ever imported into "
-            f"{key.arn}. Use NEW_KEY_MATERIAL (the default) for the first import."
-        )
 
 
 def _wrapping(key: Key, token: bytes, now: datetime) -> WrappingParams:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import uuid
 from datetime import timedelta
@@ -20,8 +21,8 @@ from kmslab.exceptions import (
     UnsupportedOperationException,
     ValidationException,
 )
-from kmslab.kms import schedule
-from kmslab.kms.keys import Key, Material, new_material_id
+from kmslab.kms import managed, schedule
+from kmslab.kms.keys import Key, Material, MultiRegionSet, new_material_id
 from kmslab.kms.paging import decode_marker, page_iter, page_sorted
 from kmslab.kms.quotas import QUOTAS
 from kmslab.kms.service import PREPARED, operation, require
@@ -95,9 +96,9 @@ def metadata(kms: LocalKMS, key: Key) -> dict[str, Any]:
         "KeyUsage": key.usage,
         "KeyState": key.state,
         "Origin": key.origin,
-        "KeyManager": "CUSTOMER",
+        "KeyManager": key.manager,
         "KeySpec": info.name,
-        "MultiRegion": False,
+        "MultiRegion": key.multi_region is not None,
     }
     if info.in_customer_master_key_spec:
         meta["CustomerMasterKeySpec"] = info.name
@@ -105,8 +106,10 @@ def metadata(kms: LocalKMS, key: Key) -> dict[str, Any]:
     assert usage is not None
     meta[specs.ALGORITHM_KINDS[usage.kind][1]] = list(usage.algorithm_names)
     if key.state == "PendingDeletion":
-        # PendingDeletionWindowInDays is only for multi-Region primary keys (not modelled).
         meta["DeletionDate"] = key.deletion_date
+    elif key.state == "PendingReplicaDeletion":
+        # A primary key waiting for its replicas: the window, not yet a date (KeyMetadata).
+        meta["PendingDeletionWindowInDays"] = key.pending_window_days
     if key.origin == "EXTERNAL":
         if key.expiration_model is not None:
             meta["ExpirationModel"] = key.expiration_model
@@ -114,6 +117,8 @@ def metadata(kms: LocalKMS, key: Key) -> dict[str, Any]:
             meta["ValidTo"] = key.valid_to
     if info.name == "SYMMETRIC_DEFAULT" and key.current is not None:
         meta["CurrentKeyMaterialId"] = key.current.id
+    if key.multi_region is not None:
+        meta["MultiRegionConfiguration"] = multi_region_configuration(key)
     return meta
 
 
@@ -130,6 +135,18 @@ def page(
     long listings page from an index instead (ListKeys, ListAliases, ListGrants).
     """
     return page_sorted(operation, items, params, sort_key, default_limit)
+
+
+def multi_region_configuration(key: Key) -> dict[str, Any]:
+    """KeyMetadata.MultiRegionConfiguration: this key's type, its primary and its replicas."""
+    group = key.multi_region
+    assert group is not None
+    primary = group.primary_key
+    return {
+        "MultiRegionKeyType": "REPLICA" if key.is_replica else "PRIMARY",
+        "PrimaryKey": {"Arn": primary.arn, "Region": group.primary},
+        "ReplicaKeys": [{"Arn": k.arn, "Region": k.region} for k in group.replicas()],
+    }
 
 
 # -- keys -----------------------------------------------------------------------------
@@ -161,8 +178,6 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
             f"kmslab does not model custom key stores; Origin {origin} is not available. "
             "Use AWS_KMS, or EXTERNAL to import your own key material."
         )
-    if p.get("MultiRegion"):
-        raise UnsupportedOperationException("kmslab does not model multi-Region keys.")
     tags = _tags(p.get("Tags"))
     if len(tags) > MAX_TAGS:
         raise TagException(f"A KMS key can have at most {MAX_TAGS} tags.")
@@ -174,7 +189,11 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
             f"Key quota for this account in this region is {limit} but the current usage "
             f"is {usage_now}."
         )
-    key_id = str(uuid.uuid4())
+    # Every key spec and origin may be multi-Region (CreateKey's MultiRegion: symmetric,
+    # asymmetric, HMAC, imported key material; not custom key stores, refused above).
+    # A multi-Region key id is "mrk-" and 32 hex digits (DG mrk-how-it-works).
+    multi_region = bool(p.get("MultiRegion"))
+    key_id = f"mrk-{uuid.uuid4().hex}" if multi_region else str(uuid.uuid4())
     now = kms.clock.now()
     key = Key(
         id=key_id,
@@ -187,7 +206,10 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
         description=p.get("Description", ""),
         tags=tags,
         policy=policy,
+        region=kms.region,
     )
+    if multi_region:
+        key.multi_region = MultiRegionSet(kms.region, {kms.region: key})
     if origin == "EXTERNAL":
         key.state = "PendingImport"
     else:
@@ -250,11 +272,16 @@ def schedule_key_deletion(kms: LocalKMS, p: Params) -> Params:
             f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to "
             "satisfy constraint: Member must have value between 7 and 30"
         )
+    key.pending_window_days = days
+    if key.multi_region is not None and not key.is_replica and key.multi_region.replicas():
+        # A primary key with replicas waits for them; its window starts when the last is
+        # deleted, so there is no DeletionDate yet (ScheduleKeyDeletion API Reference).
+        key.state = "PendingReplicaDeletion"
+        return {"KeyId": key.arn, "KeyState": key.state, "PendingWindowInDays": days}
     when = kms.clock.now() + timedelta(days=days)  # computed before anything changes
     key.state = "PendingDeletion"
     key.deletion_date = when
     kms.schedule("delete", key.id, when)
-    key.pending_window_days = days
     return {
         "KeyId": key.arn,
         "DeletionDate": key.deletion_date,
@@ -393,9 +420,23 @@ def list_aliases(kms: LocalKMS, p: Params) -> Params:
         key = kms.key_for("ListAliases", p["KeyId"])
         names: Any = (n for n in sorted(kms.aliases.of_key(key.id)) if after is None or n > after)
     else:
-        names = kms.aliases.names.after(after)
+        # AWS's predefined aliases are listed without TargetKeyId until first used
+        # (ListAliases, AWS KMS API Reference); both streams are sorted by name.
+        unused = (
+            n
+            for n in sorted(managed.PREDEFINED)
+            if n not in kms.aliases and (after is None or n > after)
+        )
+        names = heapq.merge(kms.aliases.names.after(after), unused)
     chunk, extra = page_iter("ListAliases", names, p, str, default_limit=50)
-    return {"Aliases": [dict(kms.aliases[n]) for n in chunk], **extra}
+    return {"Aliases": [_alias_entry(kms, n) for n in chunk], **extra}
+
+
+def _alias_entry(kms: LocalKMS, name: str) -> dict[str, Any]:
+    alias = kms.aliases.get(name)
+    if alias is None:  # a predefined alias not yet used: no TargetKeyId, no dates
+        return {"AliasName": name, "AliasArn": kms.alias_arn(name)}
+    return dict(alias)
 
 
 # -- key policies -----------------------------------------------------------------------
