@@ -480,3 +480,26 @@ def test_any_mrk_like_key_id_gets_not_found(tail: str) -> None:
     assert info.value.code in ("NotFoundException", "ValidationException")
     well_formed = re.fullmatch(r"[0-9a-f]{32}", tail) is not None
     assert ("does not exist" in info.value.message) == well_formed
+
+
+def test_deleting_the_primarys_pending_material_deletes_the_replicas_copy(
+    regions: Regions,
+) -> None:
+    east, west = regions.client(EAST), regions.client(WEST)
+    key_id = _primary(regions, Origin="EXTERNAL")["KeyId"]
+    _replicate(regions, key_id)
+    first = os.urandom(32)
+    for region in (EAST, WEST):
+        import_material(regions.kms(region).call, key_id, first)
+    second = os.urandom(32)
+    new = import_material(regions.kms(EAST).call, key_id, second, ImportType="NEW_KEY_MATERIAL")[
+        "KeyMaterialId"
+    ]
+    import_material(regions.kms(WEST).call, key_id, second)
+    listed = west.list_key_rotations(KeyId=key_id, IncludeKeyMaterial="ALL_KEY_MATERIAL")
+    assert [r["KeyMaterialState"] for r in listed["Rotations"]] == ["CURRENT", "PENDING_ROTATION"]
+    east.delete_imported_key_material(KeyId=key_id, KeyMaterialId=new)
+    for client in (east, west):
+        listed = client.list_key_rotations(KeyId=key_id, IncludeKeyMaterial="ALL_KEY_MATERIAL")
+        assert [r["KeyMaterialState"] for r in listed["Rotations"]] == ["CURRENT"]
+        assert client.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
