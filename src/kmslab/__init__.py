@@ -8,6 +8,9 @@
 ...            SigningAlgorithm="ECDSA_SHA_256")["SignatureValid"]
 True
 
+The client receives AWS's exact error; ``kmslab.explain(err)`` gives kmslab's explanation of
+that very failure (why, what to do instead, the AWS page to read).
+
 Heavy modules (boto3, matplotlib, ipywidgets) load on first use, not on ``import kmslab``.
 """
 
@@ -21,14 +24,25 @@ from kmslab._version import __version__
 if TYPE_CHECKING:
     from kmslab.kms import LocalKMS
     from kmslab.learn import exercises, widgets
+    from kmslab.learn.explain import explain
     from kmslab.target import client
 
-__all__ = ["LocalKMS", "__version__", "client", "exceptions", "exercises", "specs", "widgets"]
+__all__ = [
+    "LocalKMS",
+    "__version__",
+    "client",
+    "exceptions",
+    "exercises",
+    "explain",
+    "specs",
+    "widgets",
+]
 
 #: Public name -> (module, attribute or None for the module itself), loaded on first use.
 _LAZY: dict[str, tuple[str, str | None]] = {
     "LocalKMS": ("kmslab.kms", "LocalKMS"),
     "client": ("kmslab.target", "client"),
+    "explain": ("kmslab.learn.explain", "explain"),
     "widgets": ("kmslab.learn.widgets", None),
     "exercises": ("kmslab.learn.exercises", None),
 }

@@ -5,6 +5,11 @@ the wire (``{"__type": code, "message": ...}``), so a boto3 client raises the sa
 ``client.exceptions.<Code>`` (or ``ClientError`` with that code) as real AWS KMS does.
 Each also subclasses the closest builtin, so plain Python callers can catch that instead.
 
+The message is AWS's text, nothing added; ``None`` where AWS sends no message member at all
+(InvalidCiphertextException, KMSInvalidSignatureException, ...). kmslab's own explanation of
+a failure is kept apart: ``detail`` holds facts for :func:`kmslab.explain` (never sent), and
+``request_id`` is set when the local KMS answers the request.
+
 >>> from kmslab.exceptions import NotFoundException
 >>> err = NotFoundException("Alias arn:aws:kms:us-east-1:111122223333:alias/x is not found.")
 >>> err.code, isinstance(err, LookupError)
@@ -24,17 +29,28 @@ class KMSError(Exception):
     code: str = "KMSInternalException"
     #: HTTP status AWS answers with (KMS uses 400 for client errors, 500 for internal ones).
     status: int = 400
+    #: The JSON member that carries the message: ``message`` for the errors in KMS's model,
+    #: ``Message`` for AccessDeniedException (a recorded AWS body: aws-nitro-enclaves-sdk-c#157).
+    member: str = "message"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None, **detail: str) -> None:
+        super().__init__(message or "")
+        #: AWS's message text, or None when AWS sends no message member.
         self.message = message
+        #: Facts about this failure for kmslab's explanation (never sent on the wire).
+        self.detail = detail
+        #: The request id (x-amzn-RequestId) of the request that failed, once answered.
+        self.request_id: str | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
 
 
-def _error(code: str, *bases: type[BaseException], status: int = 400) -> type[KMSError]:
-    cls = type(code, (KMSError, *bases), {"code": code, "status": status, "__module__": __name__})
+def _error(
+    code: str, *bases: type[BaseException], status: int = 400, member: str = "message"
+) -> type[KMSError]:
+    attrs = {"code": code, "status": status, "member": member, "__module__": __name__}
+    cls = type(code, (KMSError, *bases), attrs)
     cls.__doc__ = f"AWS KMS ``{code}``."
     return cls
 
@@ -42,7 +58,7 @@ def _error(code: str, *bases: type[BaseException], status: int = 400) -> type[KM
 # Client errors, by AWS error code. ValidationException and AccessDeniedException are not
 # modelled shapes in botocore: boto3 raises them as ClientError with that Error.Code.
 ValidationException = _error("ValidationException", ValueError)
-AccessDeniedException = _error("AccessDeniedException", PermissionError)
+AccessDeniedException = _error("AccessDeniedException", PermissionError, member="Message")
 AlreadyExistsException = _error("AlreadyExistsException", ValueError)
 ConflictException = _error("ConflictException")
 DisabledException = _error("DisabledException")
@@ -79,6 +95,11 @@ ERRORS: dict[str, type[KMSError]] = {
     )
     if cls is not KMSError
 }
+
+
+def error(code: str, message: str | None = None, **detail: str) -> KMSError:
+    """The error of wire name ``code`` (for tables of (code, message template) rows)."""
+    return ERRORS[code](message, **detail)
 
 
 # Errors of kmslab itself (not AWS's): bad arguments to the Python API.

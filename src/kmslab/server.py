@@ -17,7 +17,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from kmslab.kms.service import LocalKMS
+from kmslab.kms.service import LocalKMS, new_request_id
 
 __all__ = ["KMSServer", "serve"]
 
@@ -32,11 +32,14 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         target = self.headers.get("X-Amz-Target", "")
-        status, payload = self.server.kms.handle(target.removeprefix(_PREFIX), body)
+        request_id = new_request_id()  # AWS: a new UUID4 per request, in x-amzn-RequestId
+        status, payload = self.server.kms.handle(
+            target.removeprefix(_PREFIX), body, request_id=request_id
+        )
         self.send_response(status)
         self.send_header("Content-Type", "application/x-amz-json-1.1")
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000")
+        self.send_header("x-amzn-RequestId", request_id)
         self.end_headers()
         self.wfile.write(payload)
 

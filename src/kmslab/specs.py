@@ -547,7 +547,9 @@ KEY_SPECS: dict[str, KeySpecInfo] = {
                 ),
                 _ecdh(32),
             ),
-            default_usage="ENCRYPT_DECRYPT",
+            # AWS: "You must specify a KeyUsage value for all KMS keys except for symmetric
+            # encryption keys." (recorded ValidationException)
+            default_usage=None,
             security_bits=128,
             standard="GB/T 32918 (SM2), GB/T 32905 (SM3)",
             key_bits=256,

@@ -39,7 +39,15 @@ def local_client(kms: LocalKMS, **config: Any) -> Any:
     """A boto3 KMS client answered in-process by ``kms`` through botocore's before-send hook.
 
     Requests are not signed (nothing checks a signature in-process), so no credentials are
-    needed and each call costs less. Retries are off: the local KMS answers at once.
+    needed and each call costs less. Each response carries a new request id (a UUID4) in
+    ``x-amzn-RequestId``, which botocore puts in ``ResponseMetadata.RequestId`` (and
+    :func:`kmslab.explain` finds a failure by).
+
+    Retries: botocore's legacy mode with no retries. Its standard mode with one attempt
+    marks every error "max attempts reached", and the error text then ends its operation
+    name with " (reached max retries: 0)", which a client of AWS with the default
+    configuration never sees on a 400 error. Legacy mode adds that only to retryable
+    (throttling and 5xx) errors, as AWS clients do; the local KMS never throttles.
     """
     import boto3
     import botocore
@@ -48,12 +56,13 @@ def local_client(kms: LocalKMS, **config: Any) -> Any:
     from botocore.config import Config
 
     from kmslab import __version__
+    from kmslab.kms.service import new_request_id
 
     # A fixed User-Agent: botocore otherwise rebuilds a long one twice per call, which costs
     # more than the local KMS's whole answer. Nothing in-process reads it.
     base = Config(
         signature_version=UNSIGNED,
-        retries={"total_max_attempts": 1, "mode": "standard"},
+        retries={"max_attempts": 0, "mode": "legacy"},
         user_agent=f"kmslab/{__version__} boto3/{boto3.__version__} "
         f"botocore/{botocore.__version__}",
     )
@@ -70,11 +79,12 @@ def local_client(kms: LocalKMS, **config: Any) -> Any:
             body = body.encode()
         elif not isinstance(body, bytes):
             body = body.read()
-        status, payload = kms.handle(target.removeprefix(prefix), body)
+        request_id = new_request_id()
+        status, payload = kms.handle(target.removeprefix(prefix), body, request_id=request_id)
         headers = {
             "Content-Type": "application/x-amz-json-1.1",
             "Content-Length": str(len(payload)),
-            "x-amzn-RequestId": "00000000-0000-4000-8000-000000000000",
+            "x-amzn-RequestId": request_id,
         }
         return AWSResponse(request.url, status, headers, _RawBody(payload))
 

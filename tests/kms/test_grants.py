@@ -248,8 +248,7 @@ def test_incompatible_operation_message(
     spec, usage = KEY_TYPES[label]
     with aws_error(
         "ValidationException",
-        f"{operation} is not a valid grant operation for {key['Arn']}: a key with KeySpec "
-        f"{spec} and KeyUsage {usage} cannot do it.",
+        f"Grant operation {operation} is not valid for key spec {spec} and key usage {usage}.",
     ):
         _grant(client, key, Operations=[operation])
 
@@ -391,7 +390,7 @@ def test_list_retirable_grants_across_keys(kms: LocalKMS, client: Any) -> None:
 
 def test_create_grant_refusals(client: Any, key: Meta, aws_error: Callable[..., Any]) -> None:
     with aws_error(
-        "ValidationException", "Specify a GranteePrincipal (or a GranteeServicePrincipal)."
+        "ValidationException", "Specify either GranteePrincipal or GranteeServicePrincipal."
     ):
         _grant(client, key, GranteePrincipal=None)
     with aws_error("ValidationException"):
@@ -420,7 +419,7 @@ def test_retire_and_revoke_refusals(
     with aws_error("InvalidGrantTokenException") as info:
         client.retire_grant(GrantToken="not-a-token")
     assert "not-a-token" not in info.value.response["Error"]["Message"]
-    with aws_error("NotFoundException", f"Grant ID {unknown} not found for {key['Arn']}."):
+    with aws_error("NotFoundException", f"Grant {unknown} does not exist for {key['Arn']}"):
         client.retire_grant(KeyId=key["Arn"], GrantId=unknown)
     with aws_error("InvalidGrantIdException"):
         client.revoke_grant(KeyId=key["KeyId"], GrantId="x" * 64)

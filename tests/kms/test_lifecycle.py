@@ -289,14 +289,13 @@ def test_on_demand_rotation_and_its_limit(kms: LocalKMS) -> None:
     blobs = [kms.call("Encrypt", KeyId=key_id, Plaintext=b"v0")["CiphertextBlob"]]
     for n in range(1, MAX_ON_DEMAND_ROTATIONS + 1):
         kms.clock.advance(hours=1)
-        assert kms.call("RotateKeyOnDemand", KeyId=key_id) == {"KeyId": key_id}
+        assert kms.call("RotateKeyOnDemand", KeyId=key_id) == {"KeyId": kms.key_arn(key_id)}
         blobs.append(
             kms.call("Encrypt", KeyId=key_id, Plaintext=f"v{n}".encode())["CiphertextBlob"]
         )
     status = kms.call("GetKeyRotationStatus", KeyId=key_id)
-    assert status["OnDemandRotationStartDate"] == START + MAX_ON_DEMAND_ROTATIONS * timedelta(
-        hours=1
-    )
+    # Each on-demand rotation has finished: AWS reports no OnDemandRotationStartDate then.
+    assert "OnDemandRotationStartDate" not in status
     # On-demand rotations leave the automatic schedule alone.
     assert status["NextRotationDate"] == START + 365 * DAY
     before = snapshot(kms, key_id)

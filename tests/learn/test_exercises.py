@@ -61,6 +61,8 @@ def test_each_wrong_answer_is_named_with_its_error(
             refusal = (
                 "UnsupportedOperationException"
                 if op in ("GetPublicKey", "EnableKeyRotation")
+                else "IncorrectKeyException"
+                if op in ("Decrypt", "ReEncrypt")
                 else "InvalidKeyUsageException"
             )
             assert line.endswith(f"so AWS answers {refusal}.")

@@ -99,6 +99,7 @@ def _rule(name: str, types: str, states: str, plane: str, **kw: object) -> Opera
 
 
 _UNSUPPORTED = "UnsupportedOperationException"
+_INCORRECT = "IncorrectKeyException"
 _ASYMMETRIC = "A-ED A-SV A-KA A-KEM"
 # Automatic rotation: symmetric encryption keys with Origin AWS_KMS; import: Origin EXTERNAL
 # keys. On-demand rotation: symmetric encryption keys of either origin (since 2025, EXTERNAL
@@ -113,8 +114,9 @@ OPERATIONS: dict[str, OperationRule] = {
     for r in (
         # Data plane.
         _rule("Encrypt", "SYM A-ED", "crypto", "data"),
-        _rule("Decrypt", "SYM A-ED", "crypto", "data"),
-        _rule("ReEncrypt", "SYM A-ED", "crypto", "data"),
+        # A key that cannot decrypt the ciphertext: IncorrectKeyException (recorded AWS).
+        _rule("Decrypt", "SYM A-ED", "crypto", "data", refusal=_INCORRECT),
+        _rule("ReEncrypt", "SYM A-ED", "crypto", "data", refusal=_INCORRECT),
         _rule("GenerateDataKey", "SYM", "crypto", "data"),
         _rule("GenerateDataKeyWithoutPlaintext", "SYM", "crypto", "data"),
         _rule("GenerateDataKeyPair", "SYM", "crypto", "data"),

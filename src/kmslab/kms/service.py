@@ -19,6 +19,11 @@ replicated between them:
 >>> eu = kms.aws_account.region("eu-west-1")
 >>> eu.region, eu.clock is kms.clock
 ('eu-west-1', True)
+
+Every request gets a request id (a UUID4, AWS's ``x-amzn-RequestId``). The errors carry
+AWS's text only; what kmslab knows about each failure (the operation, the non-secret request
+members, the keys it named) is kept in :attr:`LocalKMS.failures` under that request id, for
+:func:`kmslab.explain` to explain.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ import logging
 import re
 import threading
 import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,12 +46,14 @@ from kmslab import specs
 from kmslab.clock import Clock
 from kmslab.exceptions import (
     DryRunOperationException,
+    IncorrectKeyException,
     InvalidKeyUsageException,
     KMSError,
     KMSInternalException,
     NotFoundException,
     UnsupportedOperationException,
     ValidationException,
+    error,
 )
 from kmslab.kms import managed, wire
 from kmslab.kms.index import AliasTable, SequencedTable
@@ -54,7 +64,14 @@ from kmslab.kms.rules import OPERATIONS, STATE_RULES, OperationRule
 if TYPE_CHECKING:
     from kmslab.kms.ops.grants import Grant
 
-__all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "Account", "LocalKMS"]
+__all__ = [
+    "DEFAULT_ACCOUNT",
+    "DEFAULT_REGION",
+    "MAX_FAILURES",
+    "Failure",
+    "LocalKMS",
+    "find_failure",
+]
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +99,48 @@ PREPARED = "kmslab:prepared"
 #: Run when a key is finally deleted (after its waiting period), before it is forgotten:
 #: kmslab.kms.ops.regions lets a multi-Region primary key know its replica is gone.
 DELETE_HOOKS: list[Callable[[LocalKMS, Key], None]] = []
+
+
+#: How many recent failures each LocalKMS keeps for kmslab.explain (oldest dropped first).
+MAX_FAILURES = 256
+#: Request members that name a key: a failure keeps a snapshot of the key each one names.
+_KEY_MEMBERS = ("KeyId", "SourceKeyId", "DestinationKeyId", "TargetKeyId")
+
+
+def new_request_id() -> str:
+    """A request id as AWS KMS gives one in ``x-amzn-RequestId``: a random UUID4."""
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What the local KMS knows about one failed request, for :func:`kmslab.explain`.
+
+    ``params`` holds only non-secret request members (no blobs, plaintexts or tokens);
+    ``keys`` maps each request member that named an existing key to that key's
+    KeySpec, KeyUsage, KeyState, Origin and Arn at the time of the failure.
+    """
+
+    request_id: str
+    operation: str
+    code: str
+    message: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    detail: dict[str, str] = field(default_factory=dict)
+
+
+# Every LocalKMS alive, so an explanation can be found from a request id alone.
+_LIVE: weakref.WeakSet[LocalKMS] = weakref.WeakSet()
+
+
+def find_failure(request_id: str) -> Failure | None:
+    """The failure of this request id in any live LocalKMS, or None."""
+    for kms in list(_LIVE):
+        found = kms.failures.get(request_id)
+        if found is not None:
+            return found
+    return None
 
 
 def operation(
@@ -189,6 +248,10 @@ class LocalKMS:
         self._lock = aws_account.lock
         aws_account.regions[region] = self
 
+        #: Request id -> the most recent failures (at most MAX_FAILURES), for kmslab.explain.
+        self.failures: OrderedDict[str, Failure] = OrderedDict()
+        _LIVE.add(self)
+
     def __repr__(self) -> str:
         return f"LocalKMS(region={self.region!r}, account={self.account!r}, keys={len(self.keys)})"
 
@@ -197,13 +260,66 @@ class LocalKMS:
     def call(self, operation: str, **params: Any) -> Params:
         """Run one operation with Python values (bytes for blobs); returns the response.
 
-        Raises the :mod:`kmslab.exceptions` class of the AWS error on failure.
+        Raises the :mod:`kmslab.exceptions` class of the AWS error on failure, with its
+        ``request_id`` set (the key of the failure in :attr:`failures`).
         """
-        return self.dispatch(operation, wire.validate(operation, params))
+        try:
+            return self.dispatch(operation, wire.validate(operation, params))
+        except KMSError as err:
+            self.record(err, operation, params, new_request_id())
+            raise
 
-    def handle(self, operation: str, body: bytes) -> tuple[int, bytes]:
-        """Serve one AWS JSON 1.1 request body; returns (HTTP status, JSON body)."""
-        return wire.handle(self.dispatch, operation, body)
+    def handle(
+        self, operation: str, body: bytes, *, request_id: str | None = None
+    ) -> tuple[int, bytes]:
+        """Serve one AWS JSON 1.1 request body; returns (HTTP status, JSON body).
+
+        ``request_id`` is the id the caller sends back as ``x-amzn-RequestId`` (a new one by
+        default); a failure is recorded under it.
+        """
+        rid = request_id or new_request_id()
+
+        def on_error(err: KMSError, raw: Params) -> None:
+            self.record(err, operation, raw, rid)
+
+        return wire.handle(self.dispatch, operation, body, on_error)
+
+    def record(self, err: KMSError, operation: str, params: Params, request_id: str) -> Failure:
+        """Remember a failure under its request id (and set ``err.request_id``)."""
+        err.request_id = request_id
+        with self._lock:
+            keys: dict[str, dict[str, str]] = {}
+            for member in _KEY_MEMBERS:
+                ref = params.get(member)
+                key = self.peek(ref) if isinstance(ref, str) else None
+                if key is not None:
+                    keys[member] = {
+                        "Arn": key.arn,
+                        "KeySpec": key.info.name,
+                        "KeyUsage": key.usage,
+                        "KeyState": key.state,
+                        "Origin": key.origin,
+                    }
+            failure = Failure(
+                request_id,
+                operation,
+                err.code,
+                err.message,
+                _summary(operation, params),
+                keys,
+                dict(err.detail),
+            )
+            self.failures[request_id] = failure
+            while len(self.failures) > MAX_FAILURES:
+                self.failures.popitem(last=False)
+        return failure
+
+    def peek(self, key_id: str) -> Key | None:
+        """The key ``key_id`` names (id, ARN, alias), or None: never raises."""
+        try:
+            return self.resolve(key_id)
+        except KMSError:
+            return None
 
     def client(self, **config: Any) -> Any:
         """A real boto3 KMS client whose requests this LocalKMS answers in-process."""
@@ -219,9 +335,8 @@ class LocalKMS:
         """
         handler = HANDLERS.get(operation)
         if handler is None:
-            raise UnsupportedOperationException(
-                f"kmslab does not implement {operation}. It serves: {', '.join(sorted(HANDLERS))}."
-            )
+            # kmslab's own refusal (AWS serves every operation in its model).
+            raise UnsupportedOperationException(f"kmslab does not implement {operation}.")
         failure = self._run(operation, handler, params)
         if isinstance(failure, KMSError):
             # Raised outside every except block, stripped, so nothing secret stays reachable
@@ -346,12 +461,23 @@ class LocalKMS:
         return f"arn:aws:kms:{self.region}:{self.account}:{name}"
 
     def resolve(self, key_id: str, *, aliases: bool = True) -> Key:
-        """Find a key by key id, key ARN, alias name or alias ARN (the last two if allowed)."""
+        """Find a key by key id, key ARN, alias name or alias ARN (the last two if allowed).
+
+        AWS's texts (recorded; ledger invalid-key-id): ``Invalid keyId '<id>'`` for a
+        malformed id, ``Key '<key ARN>' does not exist`` for a well-formed one that does not
+        exist, ``Alias <alias ARN> is not found.``, and ``Invalid arn <Region>`` for an ARN of
+        another Region (AWS names the Region, not the ARN).
+        """
         ref = key_id
         prefix = f"arn:aws:kms:{self.region}:{self.account}:"
         if ref.startswith("arn:"):
             if not ref.startswith(prefix):
-                raise NotFoundException(f"Invalid arn {key_id}")
+                parts = ref.split(":")
+                region = parts[3] if len(parts) > 3 else ""
+                # Observed: "Invalid arn us-west-2" (LocalStack's recordings of real AWS,
+                # test_get_key_in_different_region). For an ARN of another account or
+                # partition AWS's text is unknown: inferred, the same form.
+                raise NotFoundException(f"Invalid arn {region or key_id}")
             ref = ref[len(prefix) :]
             if ref.startswith("key/") and not ref.startswith("key/alias/"):
                 ref = ref[4:]
@@ -359,7 +485,9 @@ class LocalKMS:
                 raise NotFoundException(f"Invalid arn {key_id}")
         if ref.startswith("alias/"):
             if not aliases:
-                raise NotFoundException(f"Invalid keyId {key_id}")
+                # AWS text for an alias where none is accepted: unknown (inferred, as a
+                # malformed key id, ledger invalid-key-id).
+                raise NotFoundException(f"Invalid keyId '{key_id}'")
             alias = self.aliases.get(ref)
             if alias is None:
                 # A predefined alias/aws/<service> alias: AWS creates its key on first use.
@@ -371,38 +499,58 @@ class LocalKMS:
         key = self.keys.get(ref)
         if key is None:
             if not _is_key_id(ref):
-                raise NotFoundException(f"Invalid keyId {key_id}")
+                raise NotFoundException(f"Invalid keyId '{key_id}'")
             raise NotFoundException(f"Key '{self.key_arn(ref)}' does not exist")
         return key
 
     # -- rule checks ------------------------------------------------------------------
 
-    def key_for(self, operation: str, key_id: str) -> Key:
-        """Resolve KeyId and apply the operation's rules: state, key type and origin."""
+    def key_for(self, operation: str, key_id: str, *, action: str | None = None) -> Key:
+        """Resolve KeyId and apply the operation's rules: state, key type and origin.
+
+        ``action`` is the name AWS's messages use when it is not the operation's
+        (ReEncrypt's destination key is refused for ``ReEncryptTo``).
+        """
         rule = OPERATIONS[operation]
         key = self.resolve(key_id, aliases=rule.aliases)
         managed.refuse_management(self, operation, key)
         self.check_state(rule, key)
-        self.check_type(rule, key)
+        self.check_type(rule, key, action or operation)
         return key
 
     def check_state(self, rule: OperationRule, key: Key) -> None:
         refusal = STATE_RULES[rule.states].get(key.state)
         if refusal is not None:
             code, template = refusal
-            raise _error(code, template.format(arn=key.arn))
+            raise error(code, template.format(arn=key.arn))
 
-    def check_type(self, rule: OperationRule, key: Key) -> None:
-        name = rule.name
+    def check_type(self, rule: OperationRule, key: Key, action: str | None = None) -> None:
+        name = action or rule.name
         if specs.key_type(key.info.name, key.usage) not in rule.key_types:
-            if rule.refusal == "InvalidKeyUsageException":
-                # An asymmetric ENCRYPT_DECRYPT key has the right usage but the wrong spec.
-                wrong = (
-                    f"key spec is {key.info.name}"
-                    if name in _SYM_ONLY and key.usage == "ENCRYPT_DECRYPT"
-                    else f"key usage is {key.usage}"
+            if rule.refusal == "IncorrectKeyException" and name != "ReEncryptTo":
+                # Decrypt, ReEncrypt: a key that cannot decrypt. Recorded for a symmetric
+                # ciphertext (ops/crypto.py); with an asymmetric algorithm, inferred the same.
+                raise IncorrectKeyException(
+                    "The key ID in the request does not identify a CMK that can perform this "
+                    "operation."
                 )
-                raise InvalidKeyUsageException(f"{key.arn} {wrong} which is not valid for {name}.")
+            if rule.refusal in ("InvalidKeyUsageException", "IncorrectKeyException"):
+                if rule.name in _SYM_ONLY and key.usage == "ENCRYPT_DECRYPT":
+                    # An asymmetric ENCRYPT_DECRYPT key has the right usage but the wrong
+                    # spec. AWS text unknown: inferred, the form of the recorded usage text.
+                    raise InvalidKeyUsageException(
+                        f"{key.arn} key spec is {key.info.name} which is not valid for {name}."
+                    )
+                # Observed (ledger key-usage-invalid): Encrypt, Sign, Verify, GenerateMac,
+                # DeriveSharedSecret, ReEncryptTo.
+                raise InvalidKeyUsageException(
+                    f"{key.arn} key usage is {key.usage} which is not valid for {name}."
+                )
+            if rule.name in _NO_MESSAGE_REFUSALS:
+                # Observed: no message member (ledger unsupported-no-message).
+                raise UnsupportedOperationException()
+            # AWS text unknown (GetPublicKey of a symmetric key, ListKeyRotations of an
+            # asymmetric one): inferred, the form of the recorded origin text.
             raise UnsupportedOperationException(
                 f"{key.arn} key spec is {key.info.name} which is not valid for {name}."
             )
@@ -410,6 +558,7 @@ class LocalKMS:
             "EXTERNAL" if rule.external_only else "AWS_KMS" if rule.aws_kms_only else None
         )
         if required_origin is not None and key.origin != required_origin:
+            # Observed (ledger origin-invalid).
             raise UnsupportedOperationException(
                 f"{key.arn} origin is {key.origin} which is not valid for this operation."
             )
@@ -424,12 +573,11 @@ class LocalKMS:
         return alg
 
     def require_implemented(self, info: specs.KeySpecInfo, subject: str) -> None:
-        """Refuse, plainly, cryptography kmslab does not implement (SM2)."""
+        """Refuse cryptography kmslab does not implement (SM2); kmslab.explain says more."""
         if info.family == "sm2":
+            # kmslab's own refusal: AWS implements SM2 (in the China Regions).
             raise UnsupportedOperationException(
-                f"{subject} is SM2. kmslab creates and describes SM2 keys but does not implement "
-                "SM2 cryptography (SM2PKE, SM2DSA, SM2 ECDH), which AWS offers only in the China "
-                "Regions. Use an RSA or NIST-curve key here, or real AWS KMS in a China Region."
+                f"kmslab does not implement SM2 cryptography ({subject})."
             )
 
     def secret(self, key: Key, material: Material | None = None) -> Any:
@@ -437,7 +585,7 @@ class LocalKMS:
         self.require_implemented(key.info, key.arn)
         m = material or key.current
         if m is None:  # pragma: no cover - PendingImport is refused before this
-            raise UnsupportedOperationException(f"{key.arn} has no key material.")
+            raise KMSInternalException(f"kmslab internal error: {key.arn} has no key material.")
         return m.secret
 
 
@@ -450,6 +598,9 @@ def _delete_when_due(kms: LocalKMS, key_id: str, when: datetime) -> None:
 
 TIMERS["delete"] = _delete_when_due
 
+#: Refusals AWS sends with no message member (rotation of a key that cannot rotate).
+_NO_MESSAGE_REFUSALS = frozenset({"EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand"})
+
 _SYM_ONLY = frozenset(
     {
         "GenerateDataKey",
@@ -460,10 +611,29 @@ _SYM_ONLY = frozenset(
 )
 
 
-def _error(code: str, message: str) -> KMSError:
-    from kmslab.exceptions import ERRORS
-
-    return ERRORS[code](message)
+def _summary(operation: str, params: Params) -> dict[str, Any]:
+    """The request members a failure may keep: names, numbers, flags, lists and maps of
+    strings. Blobs (plaintexts, ciphertexts, key material), sensitive members and tokens are
+    left out."""
+    try:
+        shape = wire.input_shape(operation)
+    except KMSError:
+        return {}
+    if shape is None:
+        return {}
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        member = shape.members.get(name)
+        if member is None or member.type_name == "blob" or "Token" in name:
+            continue
+        if member.metadata.get("sensitive"):
+            continue
+        values = value.values() if isinstance(value, dict) else value
+        if isinstance(value, str | int | bool) or (
+            isinstance(value, list | dict) and all(isinstance(v, str) for v in values)
+        ):
+            out[name] = value
+    return out
 
 
 def _is_key_id(text: str) -> bool:

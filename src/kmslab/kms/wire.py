@@ -65,7 +65,8 @@ class _Shape:
 def input_shape(operation: str) -> _Shape | None:
     model = service_model()
     if operation not in model.operation_names:
-        raise UnknownOperationException(f"Unknown operation {operation}")
+        # Observed: no message member (ledger unknown-operation).
+        raise UnknownOperationException(operation=operation)
     shape = model.operation_model(operation).input_shape
     return _Shape(shape) if shape is not None else None
 
@@ -103,6 +104,12 @@ _EPOCH_RANGE = (
 )
 
 
+def _wrong_type(what: str, path: str) -> KMSError:
+    """A member whose JSON type is not the model's. AWS's SerializationException texts for
+    KMS are not recorded: inferred (ledger serialization-type)."""
+    return SerializationException(f"Expected {what} at '{path}'.")
+
+
 def _echo(value: str) -> str:
     """A value as a validation message repeats it: at most :data:`ECHO_LIMIT` characters."""
     return value if len(value) <= ECHO_LIMIT else value[:ECHO_LIMIT] + "..."
@@ -119,7 +126,7 @@ def _timestamp(value: Any, path: str) -> datetime:
         elif low <= value <= high:
             return datetime.fromtimestamp(value, timezone.utc)
     # AWS text unknown: inferred (a timestamp that no date can hold cannot be deserialized).
-    raise SerializationException(f"Expected a timestamp at '{path}'.")
+    raise _wrong_type("a timestamp", path)
 
 
 def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = True) -> Any:
@@ -132,7 +139,7 @@ def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = Tr
     meta = shape.metadata
     if kind == "structure":
         if not isinstance(value, dict):
-            raise SerializationException(f"Expected an object at '{path or 'request'}'.")
+            raise _wrong_type("an object", path or "request")
         out = {}
         for req in shape.required_members:
             if value.get(req) is None:
@@ -157,13 +164,13 @@ def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = Tr
             except (binascii.Error, ValueError):
                 raise SerializationException(f"'{path}' is not valid base64.") from None
         elif not isinstance(value, bytes | bytearray | memoryview):
-            raise SerializationException(f"Expected a blob at '{path}'.")
+            raise _wrong_type("a blob", path)
         value = bytes(value)
         _length(meta, len(value), path, errors, shown="")
         return value
     if kind == "string":
         if not isinstance(value, str):
-            raise SerializationException(f"Expected a string at '{path}'.")
+            raise _wrong_type("a string", path)
         if not value.isascii():
             try:
                 value.encode("utf-8")
@@ -190,22 +197,22 @@ def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = Tr
         return value
     if kind == "integer" or kind == "long":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise SerializationException(f"Expected an integer at '{path}'.")
+            raise _wrong_type("an integer", path)
         low, high = _INT_RANGES[kind]
         if not low <= value <= high:
             # AWS text unknown: inferred (the number does not fit the member's type).
-            raise SerializationException(f"Expected an integer at '{path}'.")
+            raise _wrong_type("an integer", path)
         _bounds(meta, value, f"Value '{value}' at", path, "value", errors)
         return value
     if kind == "boolean":
         if not isinstance(value, bool):
-            raise SerializationException(f"Expected a boolean at '{path}'.")
+            raise _wrong_type("a boolean", path)
         return value
     if kind == "timestamp":
         return _timestamp(value, path)
     if kind == "list":
         if not isinstance(value, list):
-            raise SerializationException(f"Expected a list at '{path}'.")
+            raise _wrong_type("a list", path)
         before = len(errors)
         _length(meta, len(value), path, errors, shown="")
         if len(value) > meta.get("max", len(value)) and len(errors) > before:
@@ -216,7 +223,7 @@ def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = Tr
         ]
     if kind == "map":
         if not isinstance(value, dict):
-            raise SerializationException(f"Expected a map at '{path}'.")
+            raise _wrong_type("a map", path)
         return {
             _check(shape.key, k, f"{path}.key", errors, wire): _check(
                 shape.value, v, f"{path}.value", errors, wire
@@ -262,6 +269,8 @@ def validate(operation: str, params: Params, *, wire: bool = False) -> Params:
         n = len(errors)
         noun = "error" if n == 1 else "errors"
         listed = "; ".join(errors[:MAX_LISTED_ERRORS])
+        # Observed (ledger validation): AWS's validation wording, the violations joined by
+        # "; ", with no trailing period.
         raise ValidationException(f"{n} validation {noun} detected: {listed}")
     return decoded  # type: ignore[no-any-return]
 
@@ -286,17 +295,27 @@ def _encode(value: Any) -> Any:
 
 
 def error_body(err: KMSError) -> tuple[int, bytes]:
-    return err.status, json.dumps({"__type": err.code, "message": err.message}).encode()
+    """HTTP status and JSON body of an error: ``{"__type": code, "message": text}``, with no
+    message member at all where AWS sends none (``err.message is None``)."""
+    body = {"__type": err.code}
+    if err.message is not None:
+        body[err.member] = err.message
+    return err.status, json.dumps(body).encode()
 
 
 def handle(
-    dispatch: Callable[[str, Params], Params], operation: str, body: bytes
+    dispatch: Callable[[str, Params], Params],
+    operation: str,
+    body: bytes,
+    on_error: Callable[[KMSError, Params], None] | None = None,
 ) -> tuple[int, bytes]:
     """Serve one AWS JSON 1.1 request: decode, validate, dispatch, encode.
 
     ``dispatch(operation, params)`` runs the operation on decoded params (bytes, datetimes).
     Every failure becomes an AWS-shaped error body; nothing escapes as a traceback.
+    ``on_error(err, raw_params)`` is told of each failure before its body is made.
     """
+    raw: Any = {}
     try:
         try:
             raw = json.loads(body or b"{}")
@@ -307,4 +326,6 @@ def handle(
         result = dispatch(operation, validate(operation, raw, wire=True))
         return 200, json.dumps(_encode(result)).encode()
     except KMSError as err:
+        if on_error is not None:
+            on_error(err, raw if isinstance(raw, dict) else {})
         return error_body(err)

@@ -4,7 +4,9 @@ of a party outside KMS.
 A response from KMS is full of bytes and dates; :func:`summarize` turns it into something a
 person can read (blobs become their size). :func:`card` shows a key's metadata as a table.
 :func:`try_call` runs any call and shows either its result or the AWS error code and message,
-without a traceback, so a lesson can show an error as the answer it is:
+without a traceback, so a lesson can show an error as the answer it is: AWS's error first,
+exactly as a client of AWS receives it, and kmslab's explanation of it under it
+(:func:`kmslab.explain`). :func:`show_error` does the same for an error already caught:
 
 >>> import kmslab
 >>> from kmslab.learn import lesson
@@ -33,6 +35,7 @@ from typing import Any
 
 from kmslab import specs
 from kmslab.exceptions import KMSError
+from kmslab.learn.explain import Explanation, explain
 
 __all__ = [
     "CallResult",
@@ -45,6 +48,7 @@ __all__ = [
     "openssl_available",
     "openssl_command",
     "openssl_verify",
+    "show_error",
     "signing_message",
     "summarize",
     "track_created_keys",
@@ -193,6 +197,8 @@ class CallResult:
     value: Any = None
     error_code: str | None = None
     error_message: str | None = None
+    #: kmslab's explanation of the error (None for a success, or an error it cannot explain).
+    explanation: Explanation | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -209,9 +215,15 @@ class CallResult:
             return list(self.value.items())
         return None
 
+    def _explained(self) -> str:
+        e = self.explanation
+        if e is None:
+            return ""
+        return f"\n  Why: {e.why}\n  Instead: {e.instead}\n  Read: {e.page}"
+
     def __repr__(self) -> str:
         if not self.ok:
-            return f"{self.name} -> {self.error_code}\n  {self._message()}"
+            return f"{self.name} -> {self.error_code}\n  {self._message()}{self._explained()}"
         rows = self._value_rows()
         if rows is None:
             return f"{self.name} -> OK: {_text(self.value)}"
@@ -221,10 +233,20 @@ class CallResult:
     def _repr_html_(self) -> str:
         name = html.escape(self.name)
         if not self.ok:
-            return (
+            aws = (
                 '<div style="border-left:4px solid #c0392b;padding-left:8px">'
                 f"{name} &rarr; <b>{html.escape(str(self.error_code))}</b><br>"
                 f"<code>{html.escape(self._message())}</code></div>"
+            )
+            e = self.explanation
+            if e is None:
+                return aws
+            return (
+                f"{aws}"
+                '<div style="border-left:4px solid #2980b9;padding-left:8px;margin-top:4px">'
+                f"<b>Why</b> {html.escape(e.why)}<br><b>Instead</b> {html.escape(e.instead)}"
+                f'<br><b>Read</b> <a href="{html.escape(e.page)}" target="_blank">'
+                f"{html.escape(e.page)}</a></div>"
             )
         rows = self._value_rows()
         body = _html_rows(rows) if rows else f"<code>{html.escape(_text(self.value))}</code>"
@@ -247,7 +269,7 @@ def _call_name(fn: Callable[..., Any]) -> str:
 def _error_of(exc: BaseException) -> tuple[str, str] | None:
     """(code, message) of an error a lesson wants to show, or None for a real bug."""
     if isinstance(exc, KMSError):
-        return exc.code, exc.message
+        return exc.code, exc.message or ""
     response = getattr(exc, "response", None)
     if isinstance(response, Mapping) and isinstance(response.get("Error"), Mapping):
         err = response["Error"]
@@ -258,6 +280,30 @@ def _error_of(exc: BaseException) -> tuple[str, str] | None:
         # InvalidSignature / InvalidTag, and ValueError from libraries that refuse input.
         return type(exc).__name__, " ".join(str(exc).split())
     return None
+
+
+def _explanation(exc: BaseException) -> Explanation | None:
+    """kmslab's explanation of an AWS error (None for botocore's own parameter checks)."""
+    try:
+        return explain(exc)
+    except TypeError:
+        return None
+
+
+def show_error(error: BaseException) -> Explanation:
+    """An error a lesson caught, for display: AWS's error first (code and message exactly as
+    the client received them), kmslab's explanation under it.
+
+    >>> import kmslab
+    >>> kms = kmslab.client()
+    >>> try:
+    ...     kms.describe_key(KeyId="fake-key-id")
+    ... except Exception as err:
+    ...     shown = show_error(err)
+    >>> shown.code, shown.message
+    ('NotFoundException', "Invalid keyId 'fake-key-id'")
+    """
+    return explain(error)
 
 
 def try_call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> CallResult:
@@ -272,9 +318,12 @@ def try_call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> CallResult
     >>> r = try_call(kms.call, "DescribeKey", KeyId="alias/missing")
     >>> r.ok, r.error_code
     (False, 'NotFoundException')
-    >>> print(r)
+    >>> print(r)  # doctest: +ELLIPSIS
     DescribeKey -> NotFoundException
       Alias arn:aws:kms:us-east-1:111122223333:alias/missing is not found.
+      Why: No alias arn:aws:kms:us-east-1:111122223333:alias/missing exists in this account ...
+      Instead: List the aliases with ListAliases, or create this one with CreateAlias.
+      Read: https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html
     """
     name = _call_name(fn)
     if name == "call" and args and isinstance(args[0], str):
@@ -285,7 +334,7 @@ def try_call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> CallResult
         error = _error_of(exc)
         if error is None:
             raise
-        return CallResult(name, None, *error)
+        return CallResult(name, None, *error, explanation=_explanation(exc))
     if isinstance(value, Mapping):
         value = {k: v for k, v in value.items() if k != "ResponseMetadata"}
     return CallResult(name, value)

@@ -406,7 +406,8 @@ def _measure(lab: _Lab, info: specs.KeySpecInfo, usage: str, operation: str) -> 
         lab.call(operation, params(operation))
     except KMSError as exc:
         prefix = "" if step == operation else f"{step} (needed before {operation}) failed: "
-        return Cell(operation, info.name, usage, key_type, False, exc.code, prefix + exc.message)
+        message = prefix + (exc.message or "")
+        return Cell(operation, info.name, usage, key_type, False, exc.code, message)
     for step in setup.after:
         try:
             lab.call(step, params(step))

@@ -415,8 +415,8 @@ def quiz(lesson: str | int) -> Quiz:
 
     >>> quiz(1)["hmac_default"].check("b")  # doctest: +NORMALIZE_WHITESPACE
     Correct!
-    - ValidationException: right: the default KeyUsage is ENCRYPT_DECRYPT, which HMAC_256
-      does not allow (it allows GENERATE_VERIFY_MAC).
+    - ValidationException: right: AWS requires KeyUsage for every key except symmetric
+      encryption keys (HMAC_256 allows GENERATE_VERIFY_MAC).
     """
     name = f"{int(lesson):02d}" if not isinstance(lesson, str) else lesson.zfill(2)
     if name not in LESSONS:

@@ -183,23 +183,26 @@ class Grant:
 
 
 def _one_of(p: Params, first: str, second: str, *, required: bool) -> None:
+    # AWS's texts for these are unknown: inferred.
     if p.get(first) is not None and p.get(second) is not None:
         raise ValidationException(f"Specify either {first} or {second}, but not both.")
     if required and p.get(first) is None and p.get(second) is None:
-        raise ValidationException(f"Specify a {first} (or a {second}).")
+        raise ValidationException(f"Specify either {first} or {second}.")
 
 
 def _check_operations(key: Key, operations: list[str]) -> tuple[str, ...]:
     if not operations:
+        # Inferred: AWS's validation wording for a short list (ledger grant-no-operations).
         raise ValidationException(
             "1 validation error detected: Value '[]' at 'operations' failed to satisfy "
             "constraint: Member must have length greater than or equal to 1"
         )
     for name in operations:
         if not allowed(GRANT_OPERATIONS[name].rule, key.info.name, key.usage):
+            # AWS text unknown: inferred.
             raise ValidationException(
-                f"{name} is not a valid grant operation for {key.arn}: a key with KeySpec "
-                f"{key.info.name} and KeyUsage {key.usage} cannot do it."
+                f"Grant operation {name} is not valid for key spec {key.info.name} and key "
+                f"usage {key.usage}."
             )
     return tuple(dict.fromkeys(operations))
 
@@ -210,37 +213,34 @@ def _check_constraints(
     if not constraints:
         return None
     given = [c for c in _CONTEXT_CONSTRAINTS if c in constraints]
+    # AWS's texts for these are unknown: inferred.
     if len(given) > 1:
         raise ValidationException(
-            "Specify either EncryptionContextSubset or EncryptionContextEquals in a grant's "
-            "Constraints, but not both."
+            "Specify either EncryptionContextSubset or EncryptionContextEquals, but not both."
         )
     if given:
         pairs = constraints[given[0]]
         if len(pairs) > MAX_CONSTRAINT_PAIRS:
             raise ValidationException(
-                f"{given[0]} has {len(pairs)} encryption context pairs; a grant constraint "
-                f"takes at most {MAX_CONSTRAINT_PAIRS}."
+                f"A grant constraint can have at most {MAX_CONSTRAINT_PAIRS} encryption "
+                "context pairs."
             )
         symmetric = specs.key_type(key.info.name, key.usage) == "SYM"
         for name in operations:
             use = GRANT_OPERATIONS[name].constraints
             if use == "refused" or (use == "applies" and not symmetric):
                 raise ValidationException(
-                    f"Grant operation {name} on {key.arn} (KeySpec {key.info.name}, KeyUsage "
-                    f"{key.usage}) does not take an encryption context, so the grant cannot "
-                    f"have an {given[0]} constraint. Encryption context constraints apply only "
-                    "to cryptographic operations with a symmetric encryption key."
+                    f"Grant operation {name} does not support encryption context constraints "
+                    f"for key spec {key.info.name}.",
+                    constraint=given[0],
                 )
     return dict(constraints)
 
 
 def _grant_id(grant_id: str) -> str:
     if _GRANT_ID.fullmatch(grant_id) is None:
-        raise InvalidGrantIdException(
-            f"Invalid grant ID {grant_id}: a grant ID is the 64 lowercase hexadecimal "
-            "characters CreateGrant, ListGrants and ListRetirableGrants return."
-        )
+        # AWS text unknown (ledger grant-id-invalid): inferred, the exception's description.
+        raise InvalidGrantIdException("The specified GrantId is not valid.")
     return grant_id
 
 
@@ -248,7 +248,8 @@ def _find(kms: LocalKMS, key: Key, grant_id: str) -> Grant:
     table = kms.grants.get(key.id)
     grant = table.get(_grant_id(grant_id)) if table is not None else None
     if grant is None:
-        raise NotFoundException(f"Grant ID {grant_id} not found for {key.arn}.")
+        # AWS text unknown (ledger grant-not-found): inferred.
+        raise NotFoundException(f"Grant {grant_id} does not exist for {key.arn}")
     return grant
 
 
@@ -291,11 +292,9 @@ def _by_token(kms: LocalKMS, token: str) -> Grant:
             table = kms.grants.get(key_id)
             grant = table.get(grant_id) if table is not None else None
     if grant is None:
-        # The token is a credential: it is not echoed.
-        raise InvalidGrantTokenException(
-            "The grant token is not valid: CreateGrant did not return it, or its grant has "
-            "been retired or revoked."
-        )
+        # The token is a credential: it is not echoed. AWS text unknown: inferred, the
+        # exception's description (ledger grant-token-invalid).
+        raise InvalidGrantTokenException("The specified grant token is not valid.")
     return grant
 
 
@@ -402,10 +401,8 @@ def retire_grant(kms: LocalKMS, p: Params) -> Params:
     elif p.get("KeyId") is not None and p.get("GrantId") is not None:
         grant = _find(kms, kms.key_for("RetireGrant", p["KeyId"]), p["GrantId"])
     else:
-        raise ValidationException(
-            "RetireGrant needs the GrantToken of the grant, or both its KeyId (the key ARN) "
-            "and its GrantId."
-        )
+        # AWS text unknown: inferred.
+        raise ValidationException("Specify either GrantToken, or both KeyId and GrantId.")
     if not p.get("DryRun"):
         _remove(kms, grant)
     return {}

@@ -267,10 +267,9 @@ def get_key_rotation_status(kms: LocalKMS, p: Params) -> Params:
     if enabled:
         out["RotationPeriodInDays"] = key.rotation_period_days
         out["NextRotationDate"] = key.next_rotation
-    # kmslab rotates on demand at once; it reports when the latest on-demand rotation started.
-    started = [m.rotation_date for m in key.materials if m.rotation_type == "ON_DEMAND"]
-    if started:
-        out["OnDemandRotationStartDate"] = started[-1]
+    # AWS reports OnDemandRotationStartDate only while an on-demand rotation is in progress
+    # (API reference, GetKeyRotationStatus). kmslab's on-demand rotation finishes within the
+    # RotateKeyOnDemand call, so no rotation is ever in progress when this is asked.
     return out
 
 
@@ -287,9 +286,12 @@ def rotate_key_on_demand(kms: LocalKMS, p: Params) -> Params:
             f"No available key material pending rotation for the key: {key.arn}."
         )
     if key.on_demand_rotations >= MAX_ON_DEMAND_ROTATIONS:
+        # Observed (ledger on-demand-limit): LocalStack's recordings of real AWS,
+        # test_key_rotations_limits (no trailing period).
         raise LimitExceededException(
-            f"{key.arn} has been rotated on demand {key.on_demand_rotations} times, the most "
-            f"AWS KMS allows per key ({MAX_ON_DEMAND_ROTATIONS}). Automatic rotation still works."
+            "The on-demand rotations limit has been reached for the given keyId. No more "
+            f"on-demand rotations can be performed for this key: {key.arn}",
+            limit=str(MAX_ON_DEMAND_ROTATIONS),
         )
     now = kms.clock.now()
     if key.origin == "EXTERNAL":
@@ -299,7 +301,7 @@ def rotate_key_on_demand(kms: LocalKMS, p: Params) -> Params:
         _rotate(key, now, "ROTATION_ON_DEMAND")  # one list shared by related keys
     key.on_demand_rotations += 1
     _share_rotation(key)
-    return {"KeyId": key.id}
+    return {"KeyId": key.arn}  # the key ARN, as AWS returns it (API reference)
 
 
 def _promote_pending(key: Key, now: datetime) -> None:
@@ -385,20 +387,15 @@ def get_parameters_for_import(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("GetParametersForImport", p["KeyId"])
     spec_name, algorithm = p["WrappingKeySpec"], p["WrappingAlgorithm"]
     if spec_name == "SM2" or algorithm == "SM2PKE":
-        raise UnsupportedOperationException(
-            "SM2 wrapping (WrappingKeySpec SM2, WrappingAlgorithm SM2PKE) exists only in the "
-            "AWS China Regions, and kmslab does not implement SM2 cryptography. Use an RSA "
-            "wrapping key spec with RSAES_OAEP_SHA_256 or RSA_AES_KEY_WRAP_SHA_256."
-        )
-    if algorithm == "RSAES_PKCS1_V1_5":
-        raise ValidationException(
-            "The RSAES_PKCS1_V1_5 wrapping algorithm is deprecated: AWS KMS no longer supports "
-            "it (since October 10, 2023). Use RSAES_OAEP_SHA_256, or RSA_AES_KEY_WRAP_SHA_256 "
-            "for RSA private keys and other large key material."
-        )
+        # kmslab's own refusal (AWS offers SM2 wrapping in the China Regions).
+        what = f"WrappingKeySpec {spec_name}, WrappingAlgorithm {algorithm}"
+        raise UnsupportedOperationException(f"kmslab does not implement SM2 cryptography ({what}).")
+    if algorithm not in WRAPPING_ALGORITHMS:
+        # RSAES_PKCS1_V1_5 is in the model's enum but AWS stopped supporting it on
+        # October 10, 2023 (Developer Guide, importing key material). AWS text unknown:
+        # inferred.
+        raise ValidationException(f"The wrapping algorithm {algorithm} is not supported.")
     kms.require_implemented(key.info, key.arn)
-    if algorithm not in WRAPPING_ALGORITHMS:  # the enum check already ran; belt and braces
-        raise ValidationException(f"WrappingAlgorithm {algorithm} is not valid.")
     wrapping_spec = specs.get(spec_name)
     private = p.get(PREPARED) or family("rsa").generate(wrapping_spec)
     now = kms.clock.now()
@@ -581,36 +578,39 @@ def _expiration(p: Params, now: datetime) -> tuple[str, datetime | None]:
     valid_to: datetime | None = p.get("ValidTo")
     if model == "KEY_MATERIAL_DOES_NOT_EXPIRE":
         if valid_to is not None:
+            # AWS text unknown: inferred, the form of the observed text below.
             raise ValidationException(
-                "ValidTo is not valid with ExpirationModel KEY_MATERIAL_DOES_NOT_EXPIRE: omit "
-                "ValidTo, or use KEY_MATERIAL_EXPIRES."
+                "A validTo date must not be set if the ExpirationModel is "
+                "KEY_MATERIAL_DOES_NOT_EXPIRE"
             )
         return model, None
     if valid_to is None:
+        # Observed (ledger valid-to-required): LocalStack's recordings of real AWS,
+        # test_import_key_symmetric/import-expiring-key-without-valid-to.
         raise ValidationException(
-            "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES (the default). "
-            "Give a date up to 365 days ahead, or use KEY_MATERIAL_DOES_NOT_EXPIRE."
+            "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES"
         )
     valid_to = _utc(valid_to)
     if not now < valid_to <= now + MAX_VALID_TO:
+        # AWS text unknown: inferred. AWS documents ValidTo as at most 365 days ahead.
         raise ValidationException(
-            f"ValidTo {valid_to.isoformat()} must be in the future and at most 365 days from "
-            f"now ({now.isoformat()})."
+            "The validTo date must be in the future and at most 365 days from now",
+            valid_to=valid_to.isoformat(),
         )
     return model, valid_to
 
 
 def _wrapping(key: Key, token: bytes, now: datetime) -> WrappingParams:
     params = _tokens(key).get(bytes(token))
+    # AWS's texts are unknown (ledger import-token-*): inferred, the exceptions'
+    # descriptions in the AWS KMS API Reference.
     if params is None:
         raise InvalidImportTokenException(
-            f"The import token is not valid for {key.arn}. Use the ImportToken from the same "
-            "GetParametersForImport response as the public key that wrapped the material."
+            "The provided import token is invalid or is associated with a different KMS key."
         )
     if now >= params.valid_to or params.private is None:
         raise ExpiredImportTokenException(
-            f"The import token expired at {params.valid_to.isoformat()}. Call "
-            "GetParametersForImport again for a new public key and import token."
+            "The specified import token is expired.", expired=params.valid_to.isoformat()
         )
     return params
 
@@ -620,11 +620,8 @@ def _unwrap(params: WrappingParams, wrapped: bytes) -> bytes:
     try:
         return unwrap_key_material(params.private, params.algorithm, wrapped)
     except CryptoFailure:
-        raise InvalidCiphertextException(
-            f"The encrypted key material could not be unwrapped with {params.algorithm} under "
-            "the wrapping key of this import token. Wrap it with the PublicKey from the same "
-            "GetParametersForImport response, using that WrappingAlgorithm."
-        ) from None
+        # No message member: inferred from AWS's ciphertext errors (ledger invalid-ciphertext).
+        raise InvalidCiphertextException(wrapping=params.algorithm) from None
 
 
 def _load(key: Key, raw: bytes) -> tuple[Any, bytes]:
@@ -641,8 +638,10 @@ def _load(key: Key, raw: bytes) -> tuple[Any, bytes]:
             secret = module.load(info, raw)
             canonical = module.private_der(secret)
     except CryptoFailure:
+        # AWS text unknown: inferred.
         raise IncorrectKeyMaterialException(
-            f"The key material does not fit {key.arn}: {info.name} takes {_expected(info)}."
+            f"The key material is not valid for key spec {info.name}.",
+            expected=_expected(info),
         ) from None
     return secret, hashlib.sha256(canonical).digest()
 

@@ -71,16 +71,32 @@ def _policy(kms: LocalKMS, text: str) -> str:
     return text
 
 
+def _reserved(tag_key: str) -> bool:
+    """AWS reserves the ``aws:`` prefix in any case (``AWS:x`` too)."""
+    return tag_key[:4].lower() == "aws:"
+
+
 def _tags(tags: list[dict[str, str]] | None) -> dict[str, str]:
+    """Tags of one request (botocore's model requires TagKey and TagValue in each)."""
     out: dict[str, str] = {}
     for tag in tags or []:
-        k, v = tag.get("TagKey"), tag.get("TagValue")
-        if k is None or v is None:
-            raise ValidationException("Each tag needs a TagKey and a TagValue.")
-        if k.startswith("aws:"):
-            raise TagException("Tags beginning with aws: are reserved.")
+        k, v = tag["TagKey"], tag["TagValue"]
+        if _reserved(k):
+            # Observed (ledger tag-reserved): LocalStack's recordings of real AWS,
+            # test_create_key_with_invalid_tag_key[lowercase_prefix] and [uppercase_prefix].
+            raise TagException("Tags beginning with aws: are reserved")
+        if k in out:
+            # Observed (ledger tag-duplicate).
+            raise TagException("Duplicate tag keys")
         out[k] = v
     return out
+
+
+def _tag_count(tags: dict[str, str]) -> dict[str, str]:
+    if len(tags) > MAX_TAGS:
+        # Observed (ledger tag-too-many): test_create_key_with_too_many_tags_raises_error.
+        raise TagException("Too many tags", limit=str(MAX_TAGS), count=str(len(tags)))
+    return tags
 
 
 def metadata(kms: LocalKMS, key: Key) -> dict[str, Any]:
@@ -156,31 +172,30 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
     spec_name = p.get("KeySpec")
     legacy = p.get("CustomerMasterKeySpec")
     if spec_name and legacy:
+        # AWS text unknown: inferred.
         raise ValidationException(
-            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
-            "CustomerMasterKeySpec is deprecated: use KeySpec."
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request."
         )
     spec_name = spec_name or legacy or "SYMMETRIC_DEFAULT"
-    spec_enum = "KeySpec" if not legacy else "CustomerMasterKeySpec"
-    if spec_name not in specs.KEY_SPECS:  # the enum check already ran; belt and braces
-        raise ValidationException(f"{spec_enum} {spec_name} is not valid.")
-    info = specs.get(spec_name)
-    usage = p.get("KeyUsage") or info.default_usage or "ENCRYPT_DECRYPT"
+    info = specs.get(spec_name)  # the model's enum check already refused unknown specs
+    usage = p.get("KeyUsage")
+    if usage is None:
+        if spec_name != "SYMMETRIC_DEFAULT":
+            # Observed (ledger key-usage-required): LocalStack's recordings of real AWS,
+            # test_hmac_create_key_invalid_operations/create-hmac-key-without-key-usage.
+            raise ValidationException(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric "
+                "encryption keys."
+            )
+        usage = "ENCRYPT_DECRYPT"
     if info.usage(usage) is None:
-        valid = ", ".join(info.usage_names)
-        raise ValidationException(
-            f"KeyUsage {usage} is not compatible with KeySpec {spec_name}. "
-            f"Valid key usages for {spec_name}: {valid}."
-        )
+        # Observed (ledger key-usage-incompatible).
+        raise ValidationException(f"KeyUsage {usage} is not compatible with KeySpec {spec_name}")
     origin = p.get("Origin") or "AWS_KMS"
     if origin not in ("AWS_KMS", "EXTERNAL") or p.get("CustomKeyStoreId") or p.get("XksKeyId"):
-        raise UnsupportedOperationException(
-            f"kmslab does not model custom key stores; Origin {origin} is not available. "
-            "Use AWS_KMS, or EXTERNAL to import your own key material."
-        )
-    tags = _tags(p.get("Tags"))
-    if len(tags) > MAX_TAGS:
-        raise TagException(f"A KMS key can have at most {MAX_TAGS} tags.")
+        # kmslab's own refusal (AWS has custom key stores).
+        raise UnsupportedOperationException(f"kmslab does not model custom key stores ({origin}).")
+    tags = _tag_count(_tags(p.get("Tags")))
     policy = _policy(kms, p["Policy"]) if p.get("Policy") else default_policy(kms.account)
     limit, usage_now = kms.quotas["keys"], len(kms.keys)
     if usage_now >= limit:
@@ -268,10 +283,9 @@ def schedule_key_deletion(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("ScheduleKeyDeletion", p["KeyId"])
     days = p.get("PendingWindowInDays", 30)
     if not 7 <= days <= 30:
-        raise ValidationException(
-            f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to "
-            "satisfy constraint: Member must have value between 7 and 30"
-        )
+        # Observed, a user's report of real AWS (Skyscanner/kms-issuer#8, 2020, with AWS's
+        # request id): "PendingWindowInDays must be between 7 and 30".
+        raise ValidationException("PendingWindowInDays must be between 7 and 30")
     key.pending_window_days = days
     if key.multi_region is not None and not key.is_replica and key.multi_region.replicas():
         # A primary key with replicas waits for them; its window starts when the last is
@@ -313,10 +327,7 @@ def update_key_description(kms: LocalKMS, p: Params) -> Params:
 @operation("TagResource")
 def tag_resource(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("TagResource", p["KeyId"])
-    merged = {**key.tags, **_tags(p["Tags"])}
-    if len(merged) > MAX_TAGS:
-        raise TagException(f"A KMS key can have at most {MAX_TAGS} tags.")
-    key.tags = merged
+    key.tags = _tag_count({**key.tags, **_tags(p["Tags"])})
     return {}
 
 
@@ -324,8 +335,9 @@ def tag_resource(kms: LocalKMS, p: Params) -> Params:
 def untag_resource(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("UntagResource", p["KeyId"])
     for k in p["TagKeys"]:
-        if k.startswith("aws:"):
-            raise TagException("Tags beginning with aws: are reserved.")
+        if _reserved(k):
+            # AWS text for UntagResource unknown: inferred, as TagResource (observed).
+            raise TagException("Tags beginning with aws: are reserved")
     key.tags = {k: v for k, v in key.tags.items() if k not in set(p["TagKeys"])}
     return {}
 
@@ -349,9 +361,8 @@ def _alias_name(name: str) -> str:
             "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html"
         )
     if name.startswith("alias/aws/"):
-        raise InvalidAliasNameException(
-            f"Alias name {name} is reserved: the alias/aws/ prefix names AWS managed keys."
-        )
+        # AWS text unknown (ledger alias-reserved): inferred.
+        raise InvalidAliasNameException(f"Alias {name} is reserved for AWS managed keys.")
     return name
 
 
@@ -359,6 +370,7 @@ def _alias_name(name: str) -> str:
 def create_alias(kms: LocalKMS, p: Params) -> Params:
     name = _alias_name(p["AliasName"])
     if name in kms.aliases:
+        # Observed, user reports (ledger alias-exists).
         raise AlreadyExistsException(f"An alias with the name {kms.alias_arn(name)} already exists")
     key = kms.key_for("CreateAlias", p["TargetKeyId"])
     _alias_quota(kms, key)
@@ -386,9 +398,9 @@ def update_alias(kms: LocalKMS, p: Params) -> Params:
         new.info.family == "hmac",
         new.usage,
     ):
+        # AWS text unknown (ledger alias-key-type): inferred.
         raise ValidationException(
-            f"{new.arn} cannot replace {old.arn} under {name}: the new key must have the same "
-            f"key type and key usage ({old.info.name} {old.usage} vs {new.info.name} {new.usage})."
+            f"{new.arn} does not have the same key type and key usage as {old.arn}."
         )
     if new.id != old.id:
         _alias_quota(kms, new)
@@ -445,7 +457,8 @@ def _alias_entry(kms: LocalKMS, name: str) -> dict[str, Any]:
 def _policy_name(p: Params) -> str:
     name = p.get("PolicyName") or "default"
     if name != "default":
-        raise NotFoundException(f"Key policy {name} does not exist. The only policy is 'default'.")
+        # AWS text unknown (ledger policy-name): inferred.
+        raise NotFoundException(f"Key policy {name} does not exist")
     return str(name)
 
 

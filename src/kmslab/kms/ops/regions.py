@@ -33,12 +33,11 @@ from kmslab.exceptions import (
     AlreadyExistsException,
     LimitExceededException,
     NotFoundException,
-    TagException,
     UnsupportedOperationException,
     ValidationException,
 )
 from kmslab.kms.keys import Key, Material
-from kmslab.kms.ops.manage import MAX_TAGS, _policy, _tags, default_policy, metadata
+from kmslab.kms.ops.manage import _policy, _tag_count, _tags, default_policy, metadata
 from kmslab.kms.rules import OPERATIONS
 from kmslab.kms.service import DELETE_HOOKS, operation
 
@@ -94,9 +93,7 @@ def replicate_key(kms: LocalKMS, p: Params) -> Params:
         raise AlreadyExistsException(
             "You can create only one replica of each primary key in each AWS Region."
         )
-    tags = _tags(p.get("Tags"))
-    if len(tags) > MAX_TAGS:
-        raise TagException(f"A KMS key can have at most {MAX_TAGS} tags.")
+    tags = _tag_count(_tags(p.get("Tags")))
     target = kms.aws_account.region(region)
     policy = _policy(target, p["Policy"]) if p.get("Policy") else default_policy(kms.account)
     limit, usage_now = target.quotas["keys"], len(target.keys)

@@ -1,0 +1,589 @@
+"""kmslab's explanation of one failed KMS call, kept apart from AWS's error.
+
+A client of the local KMS receives exactly what AWS sends: the error code and AWS's message
+(or no message at all). What kmslab can teach about the failure lives here, one call away,
+as ``rustc --explain`` keeps the teaching beside a terse compiler error:
+
+>>> import kmslab
+>>> kms = kmslab.client()
+>>> try:
+...     kms.describe_key(KeyId="fake-key-id")
+... except kms.exceptions.NotFoundException as err:
+...     explanation = kmslab.explain(err)
+>>> explanation.message
+"Invalid keyId 'fake-key-id'"
+>>> explanation.page
+'https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id'
+
+:func:`explain` takes a botocore ``ClientError`` or a :class:`kmslab.exceptions.KMSError`.
+It finds the failure by its request id (``ResponseMetadata.RequestId``, AWS's
+``x-amzn-RequestId``) in the local KMS that answered it, so the explanation speaks of that
+very call: the key it named, its key spec and usage, the algorithm it asked for. For an error
+from real AWS (or another endpoint) it explains from the code and message alone.
+
+The text of each explanation is kmslab's; the ``page`` is the AWS page to read next.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kmslab.exceptions import KMSError
+from kmslab.kms import ledger
+from kmslab.kms.service import Failure, LocalKMS, find_failure
+
+__all__ = ["EXPLANATIONS", "Explanation", "Guide", "explain"]
+
+_DG = "https://docs.aws.amazon.com/kms/latest/developerguide/"
+_API = "https://docs.aws.amazon.com/kms/latest/APIReference/"
+
+
+@dataclass(frozen=True, slots=True)
+class Guide:
+    """What kmslab says about one ledger row: why it happened, what to do, where to read.
+
+    ``why`` and ``instead`` may use ``<placeholders>``: the row's own (``<key ARN>``, filled
+    from AWS's message), the facts of the failure (``<operation>``, ``<KeySpec>``,
+    ``<KeyUsage>``, ``<KeyState>``, ``<Origin>`` of the key it named) and any request member
+    by name (``<SigningAlgorithm>``). ``page`` is a URL (``{operation}`` is filled in).
+    """
+
+    why: str
+    instead: str
+    page: str = _API + "API_{operation}.html#API_{operation}_Errors"
+
+
+_KEY_ID = _DG + "concepts.html#key-id"
+_KEY_STATE = _DG + "key-state.html"
+_KEY_TYPES = _DG + "symm-asymm-choose-key-spec.html"
+
+#: Ledger row id -> kmslab's explanation. A row without one is explained from its error code.
+EXPLANATIONS: dict[str, Guide] = {
+    "invalid-key-id": Guide(
+        "KeyId '<KeyId as given>' is not any form of key identifier, so AWS KMS does not "
+        "look it up at all. A key ID is a UUID (1234abcd-12ab-34cd-56ef-1234567890ab), or "
+        "mrk- and 32 hex digits for a multi-Region key.",
+        "Pass the KeyId or Arn from CreateKey or ListKeys, or an alias name that starts with "
+        "alias/ (where the operation accepts aliases).",
+        _KEY_ID,
+    ),
+    "key-not-found": Guide(
+        "The key ID is well formed, but no key <key ARN> exists in this account and Region. "
+        "AWS writes the full ARN, built from the caller's account and Region, even when you "
+        "passed a bare key ID.",
+        "Check the Region of your client and the account; list the keys you can use with "
+        "ListKeys. A key deleted after its waiting period is gone for good.",
+        _KEY_ID,
+    ),
+    "alias-not-found": Guide(
+        "No alias <alias ARN> exists in this account and Region. Aliases are names that point "
+        "at keys, and they are Regional.",
+        "List the aliases with ListAliases, or create this one with CreateAlias.",
+        _DG + "kms-alias.html",
+    ),
+    "invalid-arn": Guide(
+        "The ARN names Region <Region of the ARN>, but this endpoint is another Region. A KMS "
+        "key lives in one Region; a client reaches only the keys of its own Region.",
+        "Make a client for the key's Region (kmslab.client(region_name=...)), or use a key of "
+        "this Region.",
+        _KEY_ID,
+    ),
+    "disabled": Guide(
+        "<operation> needs a key that is Enabled, and <key ARN> is Disabled. A disabled key "
+        "keeps its key material but takes part in no cryptographic operation.",
+        "EnableKey makes it usable again.",
+        _KEY_STATE,
+    ),
+    "pending-deletion": Guide(
+        "<key ARN> is scheduled for deletion: until its waiting period ends, it refuses "
+        "<operation> (and after it, the key and everything encrypted under it is gone).",
+        "If you still need it, CancelKeyDeletion brings it back (disabled); then EnableKey.",
+        _DG + "deleting-keys.html",
+    ),
+    "pending-import": Guide(
+        "<key ARN> was created with Origin EXTERNAL and has no key material yet (or its "
+        "imported material was deleted or expired), so it cannot <operation>.",
+        "Import key material: GetParametersForImport, wrap your material with the public key, "
+        "then ImportKeyMaterial.",
+        _DG + "importing-keys.html",
+    ),
+    "not-pending-deletion": Guide(
+        "CancelKeyDeletion undoes ScheduleKeyDeletion, and <key ARN> is not scheduled for "
+        "deletion.",
+        "Nothing to cancel. DescribeKey shows the key's KeyState.",
+        _DG + "deleting-keys.html",
+    ),
+    "origin-external-rotation": Guide(
+        "<key ARN> holds imported key material (Origin EXTERNAL), and AWS KMS does not make "
+        "new material for such a key: it cannot rotate it automatically.",
+        "Rotate imported material on demand with new material you import, or use a key with "
+        "Origin AWS_KMS and EnableKeyRotation.",
+        _DG + "rotate-keys.html",
+    ),
+    "origin-invalid": Guide(
+        "<operation> works only on keys of another origin; <key ARN> has Origin <Origin>. The "
+        "import operations need Origin EXTERNAL; automatic rotation needs AWS_KMS.",
+        "Create the key with the origin the operation needs (CreateKey Origin=EXTERNAL to "
+        "import your own material).",
+        _DG + "importing-keys.html",
+    ),
+    "key-usage-invalid": Guide(
+        "A KMS key does one kind of work, fixed by its KeyUsage when it is created. "
+        "<key ARN> has key spec <KeySpec> and key usage <KeyUsage>, which cannot do "
+        "<operation>.",
+        "Use a key made for it: ENCRYPT_DECRYPT for Encrypt and Decrypt, SIGN_VERIFY for Sign "
+        "and Verify, GENERATE_VERIFY_MAC for MACs, KEY_AGREEMENT for DeriveSharedSecret. "
+        "kmslab.learn.choose suggests a key spec for a task.",
+        _KEY_TYPES,
+    ),
+    "key-spec-invalid": Guide(
+        "<operation> makes data keys under a symmetric encryption key; <key ARN> is an "
+        "asymmetric <KeySpec> key, even though its usage is ENCRYPT_DECRYPT.",
+        "Use a SYMMETRIC_DEFAULT key for data keys; an RSA key encrypts small data directly.",
+        _KEY_TYPES,
+    ),
+    "algorithm-incompatible": Guide(
+        "Each key spec takes only some algorithms, and <algorithm> is not one of those of "
+        "<KeySpec>. (Encrypt and Decrypt default to SYMMETRIC_DEFAULT, which an RSA key does "
+        "not take.)",
+        "DescribeKey lists the key's EncryptionAlgorithms, SigningAlgorithms or "
+        "MacAlgorithms: pass one of those.",
+        _KEY_TYPES,
+    ),
+    "unsupported-key-spec": Guide(
+        "<operation> is not for this kind of key: <key ARN> is a <KeySpec> key.",
+        "GetPublicKey is for asymmetric keys; rotation for symmetric encryption keys.",
+        _KEY_TYPES,
+    ),
+    "unsupported-no-message": Guide(
+        "<operation> refused <key ARN> without a message. Automatic and on-demand rotation "
+        "are for symmetric encryption keys with key material KMS generated; AWS sends no "
+        "text with this refusal.",
+        "To renew an asymmetric or HMAC key, create a new key and move to it (an alias makes "
+        "the move one UpdateAlias call).",
+        _DG + "rotate-keys.html",
+    ),
+    "incorrect-key": Guide(
+        "The ciphertext was made under another key (<ciphertext_key>), not the key KeyId "
+        "names. A symmetric ciphertext records which key made it, and only that key can "
+        "decrypt it.",
+        "Leave KeyId out for symmetric ciphertext (KMS finds the key from the blob), or pass "
+        "the key that encrypted it.",
+        _API + "API_Decrypt.html#API_Decrypt_Errors",
+    ),
+    "invalid-ciphertext": Guide(
+        "AWS KMS could not authenticate the ciphertext, and says no more (no message): the "
+        "blob was changed or cut, it was not made by KMS, or the EncryptionContext differs "
+        "from the one used to encrypt (it must match exactly).",
+        "Pass the CiphertextBlob exactly as Encrypt returned it, with the same EncryptionContext.",
+        _DG + "encrypt_context.html",
+    ),
+    "invalid-signature": Guide(
+        "The signature does not verify: the message, the signature, the key or the signing "
+        "algorithm differs from what Sign used. AWS raises this error (with no message) "
+        "rather than answering SignatureValid false.",
+        "Verify with the same key, SigningAlgorithm, MessageType and message that Sign got.",
+        _API + "API_Verify.html#API_Verify_Errors",
+    ),
+    "invalid-mac": Guide(
+        "The MAC does not verify: the message, the MAC, the key or the MAC algorithm differs "
+        "from what GenerateMac used. AWS sends no message with this error.",
+        "VerifyMac with the same key, MacAlgorithm and message that GenerateMac got.",
+        _API + "API_VerifyMac.html#API_VerifyMac_Errors",
+    ),
+    "digest-length": Guide(
+        "With MessageType DIGEST, Message is the hash itself, and <SigningAlgorithm> takes a "
+        "digest of exactly the size of its hash (32 bytes for SHA-256, 48 for SHA-384, 64 for "
+        "SHA-512).",
+        "Hash the message yourself with the algorithm's hash (kmslab.learn.lesson."
+        "signing_message does it), or send the message with MessageType RAW.",
+        _API + "API_Sign.html#KMS-Sign-request-MessageType",
+    ),
+    "message-type-incompatible": Guide(
+        "<KeySpec> keys do not take MessageType <MessageType>: Ed25519 and ML-DSA sign the "
+        "message itself (or ML-DSA's mu, EXTERNAL_MU), not a digest you made.",
+        "Use MessageType RAW (or EXTERNAL_MU for ML-DSA).",
+        _API + "API_Sign.html#KMS-Sign-request-MessageType",
+    ),
+    "rsa-plaintext-too-large": Guide(
+        "RSA-OAEP encrypts at most a few hundred bytes: the limit depends on the key size and "
+        "the hash (<n> bytes for <EncryptionAlgorithm> with <KeySpec>).",
+        "Encrypt large data locally with a data key (envelope encryption), and encrypt only "
+        "the data key with KMS.",
+        _API + "API_Encrypt.html#KMS-Encrypt-request-Plaintext",
+    ),
+    "context-asymmetric": Guide(
+        "An encryption context is authenticated data of the symmetric ciphertext format; "
+        "RSA-OAEP and SM2PKE ciphertexts have no place for it.",
+        "Leave EncryptionContext out with asymmetric keys, or use a symmetric key.",
+        _DG + "encrypt_context.html",
+    ),
+    "decrypt-needs-key-id": Guide(
+        "An asymmetric ciphertext is raw RSA output: unlike KMS's symmetric ciphertext, it "
+        "does not record which key made it.",
+        "Pass the KeyId of the key pair whose public key encrypted the data.",
+        _API + "API_Decrypt.html#KMS-Decrypt-request-KeyId",
+    ),
+    "data-key-size": Guide(
+        "A data key's size is given one way: KeySpec (AES_128, AES_256) or NumberOfBytes, "
+        "exactly one of them.",
+        "Most callers want KeySpec='AES_256'.",
+        _API + "API_GenerateDataKey.html",
+    ),
+    "random-needs-size": Guide(
+        "GenerateRandom needs NumberOfBytes (1 to 1024), although botocore's model marks it "
+        "optional.",
+        "Pass NumberOfBytes.",
+        _API + "API_GenerateRandom.html",
+    ),
+    "bad-public-key": Guide(
+        "DeriveSharedSecret needs the other party's public key as a DER-encoded "
+        "SubjectPublicKeyInfo on the same curve as the KMS key; this one is not. AWS sends "
+        "an empty message.",
+        "Send the peer's public key in DER SPKI form (cryptography's public_bytes(DER, "
+        "SubjectPublicKeyInfo)), on the key's curve.",
+        _API + "API_DeriveSharedSecret.html#KMS-DeriveSharedSecret-request-PublicKey",
+    ),
+    "dry-run": Guide(
+        "Not a failure: with DryRun the request is checked (key, state, permissions) and not "
+        "carried out, and AWS reports success with this exception.",
+        "Run it again without DryRun to do it.",
+        _DG + "testing-permissions.html",
+    ),
+    "key-usage-required": Guide(
+        "Only a symmetric encryption key may leave KeyUsage out (it defaults to "
+        "ENCRYPT_DECRYPT). For <KeySpec> AWS wants the usage said, because some specs allow "
+        "more than one.",
+        "Add KeyUsage: SIGN_VERIFY, ENCRYPT_DECRYPT, GENERATE_VERIFY_MAC, KEY_AGREEMENT or "
+        "KEY_ENCAPSULATION, whichever <KeySpec> allows and you need.",
+        _API + "API_CreateKey.html#KMS-CreateKey-request-KeyUsage",
+    ),
+    "key-usage-incompatible": Guide(
+        "<KeySpec> keys cannot have key usage <KeyUsage>.",
+        "kmslab.specs.get('<KeySpec>').usage_names lists the usages it allows.",
+        _KEY_TYPES,
+    ),
+    "tag-reserved": Guide(
+        "Tag keys that start with aws: (in any letter case) belong to AWS.",
+        "Choose another tag key.",
+        _DG + "tagging-keys.html",
+    ),
+    "tag-duplicate": Guide(
+        "One request named the same tag key twice.",
+        "Send each tag key once.",
+        _DG + "tagging-keys.html",
+    ),
+    "tag-too-many": Guide(
+        "A KMS key has at most <limit> tags; this request would give it <count>.",
+        "Remove tags (UntagResource) or send fewer.",
+        _DG + "tagging-keys.html",
+    ),
+    "alias-prefix": Guide(
+        "Alias names start with alias/ (alias/my-app).",
+        "Add the prefix.",
+        _DG + "kms-alias.html",
+    ),
+    "alias-reserved": Guide(
+        "alias/aws/ names the AWS managed keys that AWS services create for you; customers "
+        "cannot create, re-point or delete them.",
+        "Use a name outside alias/aws/.",
+        _DG + "kms-alias.html",
+    ),
+    "alias-exists": Guide(
+        "An alias names one key, and <alias ARN> already names a key.",
+        "Use UpdateAlias to point it at another key, or choose another name.",
+        _DG + "kms-alias.html",
+    ),
+    "alias-key-type": Guide(
+        "An alias may move only to a key of the same type and usage, so that code using the "
+        "alias keeps working.",
+        "Point it at a key of the same key type and usage, or create a new alias.",
+        _API + "API_UpdateAlias.html",
+    ),
+    "key-quota": Guide(
+        "An account has a quota of KMS keys per Region (<quota>; 100,000 by default on AWS, "
+        "adjustable in Service Quotas), and this Region already has <usage>.",
+        "Schedule unused keys for deletion, or ask for a higher quota.",
+        _DG + "resource-limits.html",
+    ),
+    "policy-too-large": Guide(
+        "A key policy document may be at most 32 KB (32,768 bytes), a limit AWS does not raise.",
+        "Shorten the policy: fewer statements, or grants for per-principal access.",
+        _DG + "resource-limits.html",
+    ),
+    "aliases-per-key": Guide(
+        "A KMS key may have only so many aliases (<n>).",
+        "Delete an alias you no longer use (DeleteAlias), or point it elsewhere.",
+        _DG + "resource-limits.html",
+    ),
+    "grants-per-key": Guide(
+        "A KMS key may have only so many grants (<n>).",
+        "Retire or revoke grants that are no longer needed.",
+        _DG + "resource-limits.html",
+    ),
+    "pending-window": Guide(
+        "A key scheduled for deletion waits 7 to 30 days before it is deleted, so that a "
+        "mistake can still be undone with CancelKeyDeletion.",
+        "Give PendingWindowInDays from 7 to 30 (the default is 30).",
+        _DG + "deleting-keys.html",
+    ),
+    "on-demand-limit": Guide(
+        "A key may be rotated on demand only a limited number of times (<limit> here).",
+        "Automatic rotation (EnableKeyRotation) has no such limit.",
+        _DG + "rotate-keys.html",
+    ),
+    "valid-to-required": Guide(
+        "Imported key material expires by default (ExpirationModel KEY_MATERIAL_EXPIRES), so "
+        "AWS needs the date: ValidTo.",
+        "Give ValidTo (at most 365 days ahead), or ExpirationModel KEY_MATERIAL_DOES_NOT_EXPIRE.",
+        _API + "API_ImportKeyMaterial.html",
+    ),
+    "import-token-expired": Guide(
+        "An import token and its wrapping public key are valid for 24 hours.",
+        "Call GetParametersForImport again, and wrap the material with the new public key.",
+        _DG + "importing-keys.html",
+    ),
+    "import-token-invalid": Guide(
+        "The import token must be the one GetParametersForImport returned for this key, with "
+        "the public key that wrapped the material.",
+        "Send the ImportToken of the same GetParametersForImport response.",
+        _DG + "importing-keys.html",
+    ),
+    "material-not-associated": Guide(
+        "A KMS key with imported material takes back only key material it had before (a "
+        "reimport), or new material for on-demand rotation: ciphertext made under it must "
+        "keep decrypting.",
+        "Re-import the original material (ImportType EXISTING_KEY_MATERIAL), or import new "
+        "material with ImportType NEW_KEY_MATERIAL.",
+        _DG + "importing-keys.html",
+    ),
+    "no-pending-material": Guide(
+        "<key ARN> holds imported key material: it rotates on demand only to new material you "
+        "imported before (ImportType NEW_KEY_MATERIAL), and none is waiting.",
+        "Import the new key material first, then RotateKeyOnDemand.",
+        _DG + "rotate-keys.html",
+    ),
+    "not-multi-region-primary": Guide(
+        "<operation> works on the primary key of a multi-Region key; <key ARN> is a replica "
+        "or a single-Region key.",
+        "Call it in the primary key's Region (DescribeKey shows MultiRegionConfiguration).",
+        _DG + "multi-region-keys-overview.html",
+    ),
+    "access-denied-no-policy": Guide(
+        "The key policy does not let <principal ARN> do kms:<Action>. AWS managed keys have a "
+        "fixed policy: only the AWS service that made them uses them, and nobody may manage "
+        "them.",
+        "Use a customer managed key for what you want to control.",
+        _DG + "concepts.html#aws-managed-key",
+    ),
+    "material-invalid": Guide(
+        "The unwrapped key material does not fit <KeySpec>: it takes <expected>.",
+        "Import material of the key's spec (32 random bytes for SYMMETRIC_DEFAULT, a PKCS #8 "
+        "private key for asymmetric specs).",
+        _DG + "importing-keys.html",
+    ),
+    "validation": Guide(
+        "The request breaks the rules of the KMS API model (required members, allowed "
+        "values, lengths): AWS checks them before looking at any key, and lists each "
+        "violation.",
+        "Fix each member named in the message; botocore's documentation of the operation "
+        "lists the allowed values.",
+    ),
+    "unknown-operation": Guide(
+        "The endpoint does not know the operation named in X-Amz-Target. AWS sends no message.",
+        "Check the operation name (TrentService.<Operation>).",
+    ),
+    "kmslab-operation": Guide(
+        "AWS KMS has <operation>, but kmslab's local KMS does not implement it.",
+        "Use real AWS KMS for it (kmslab.client(target='aws')).",
+    ),
+    "kmslab-sm2": Guide(
+        "SM2 keys exist only in the AWS China Regions. kmslab creates and describes them but "
+        "does not implement SM2 cryptography.",
+        "Use an RSA or NIST-curve key, or real AWS KMS in a China Region.",
+        _DG + "asymmetric-key-specs.html",
+    ),
+    "kmslab-custom-key-store": Guide(
+        "Custom key stores (CloudHSM and external) are not modelled by kmslab.",
+        "Use Origin AWS_KMS, or EXTERNAL to import your own key material.",
+        _DG + "custom-key-store-overview.html",
+    ),
+    "kmslab-random-key-store": Guide(
+        "Custom key stores are not modelled by kmslab.",
+        "Leave CustomKeyStoreId out.",
+        _DG + "custom-key-store-overview.html",
+    ),
+    "kmslab-internal": Guide(
+        "A bug in kmslab, not something you did: the local KMS failed inside <operation>.",
+        "Please report it, with the call that failed.",
+    ),
+}
+
+#: Words used where a fact of the failure is unknown (an error from real AWS, say).
+_UNKNOWN = {
+    "operation": "this operation",
+    "key ARN": "the key",
+    "KeySpec": "its key spec",
+    "KeyUsage": "its usage",
+    "Origin": "another origin",
+    "ciphertext_key": "another key",
+}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """kmslab's explanation of one failure, under AWS's error.
+
+    ``code`` and ``message`` are AWS's, exactly (``message`` None: AWS sent none).
+    ``found`` says whether the failure itself was found by its request id (the explanation
+    then names its key and values); otherwise it is explained from code and message only.
+    ``provenance`` is the ledger's for AWS's text (observed, documented, inferred).
+    """
+
+    code: str
+    message: str | None
+    operation: str | None
+    request_id: str | None
+    why: str
+    instead: str
+    page: str
+    row: str | None = None
+    provenance: str | None = None
+    found: bool = False
+    facts: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def aws_error(self) -> str:
+        """The error as botocore prints it (without a retry note)."""
+        where = f" when calling the {self.operation} operation" if self.operation else ""
+        return f"An error occurred ({self.code}){where}: {self.message or ''}".rstrip()
+
+    def __repr__(self) -> str:
+        lines = [
+            self.aws_error(),
+            "",
+            f"Why: {self.why}",
+            f"Instead: {self.instead}",
+            f"Read: {self.page}",
+        ]
+        if self.request_id:
+            lines.append(f"(request id {self.request_id})")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        message = esc(self.message) if self.message else "<i>(no message)</i>"
+        rid = f"<br><small>request id {esc(self.request_id)}</small>" if self.request_id else ""
+        return (
+            '<div style="border-left:4px solid #c0392b;padding-left:8px">'
+            f"<b>{esc(self.code)}</b>: <code>{message}</code></div>"
+            '<div style="border-left:4px solid #2980b9;padding-left:8px;margin-top:4px">'
+            f"<b>Why</b> {esc(self.why)}<br><b>Instead</b> {esc(self.instead)}<br>"
+            f'<b>Read</b> <a href="{esc(self.page)}" target="_blank">{esc(self.page)}</a>'
+            f"{rid}</div>"
+        )
+
+
+def _parts(error: BaseException) -> tuple[str, str | None, str | None, str | None, dict[str, str]]:
+    """(code, message, operation, request id, detail) of a ClientError or KMSError."""
+    if isinstance(error, KMSError):
+        return error.code, error.message, None, error.request_id, dict(error.detail)
+    response = getattr(error, "response", None)
+    if not isinstance(response, Mapping) or not isinstance(response.get("Error"), Mapping):
+        raise TypeError(f"explain() takes a botocore ClientError or a KMSError, not {error!r}")
+    err = response["Error"]
+    meta = response.get("ResponseMetadata") or {}
+    operation = getattr(error, "operation_name", None)
+    return (
+        str(err.get("Code", "")),
+        err.get("Message") or None,
+        str(operation) if operation else None,
+        meta.get("RequestId"),
+        {},
+    )
+
+
+def _facts(failure: Failure | None, row: ledger.Row | None, message: str | None) -> dict[str, str]:
+    """Every value an explanation may name, by placeholder name."""
+    facts: dict[str, str] = {}
+    if row is not None and row.template is not None and message:
+        names = re.findall(r"<([^<>]*)>", row.template)
+        found = re.fullmatch(_capture(row.template), message, re.DOTALL)
+        if found is not None:
+            facts.update(zip(names, found.groups(), strict=False))
+    if failure is not None:
+        facts["operation"] = failure.operation
+        for name, value in failure.params.items():
+            if isinstance(value, str | int | bool):
+                facts[name] = str(value)
+        key = failure.keys.get("KeyId") or next(iter(failure.keys.values()), None)
+        if key is not None:
+            facts.setdefault("key ARN", key["Arn"])
+            for name in ("KeySpec", "KeyUsage", "KeyState", "Origin"):
+                facts[name] = key[name]
+        facts.update(failure.detail)
+    return facts
+
+
+def _capture(template: str) -> str:
+    pieces = re.split(r"<[^<>]*>", template)
+    return "(.*?)".join(re.escape(p) for p in pieces)
+
+
+def _fill(text: str, facts: Mapping[str, str]) -> str:
+    def value(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return facts.get(name) or _UNKNOWN.get(name, name)
+
+    return re.sub(r"<([^<>]*)>", value, text)
+
+
+def _generic(code: str) -> Guide:
+    """An explanation from the error code alone: AWS's own description of the exception."""
+    from kmslab.kms.wire import service_model
+
+    try:
+        doc = service_model().shape_for(code).documentation
+    except Exception:  # a code not in the model (ValidationException, AccessDenied...)
+        doc = ""
+    why = " ".join(re.sub(r"<[^>]+>", "", doc).split()) or f"AWS KMS answered {code}."
+    return Guide(why, "Read the error's section of the operation's API reference page.")
+
+
+def explain(error: BaseException, *, kms: LocalKMS | None = None) -> Explanation:
+    """kmslab's explanation of a failed KMS call: why, what to do instead, the AWS page.
+
+    ``error`` is a botocore ``ClientError`` (from ``kmslab.client()``, ``kmslab serve`` or
+    real AWS) or a :class:`kmslab.exceptions.KMSError` (from ``LocalKMS.call``). The failure
+    is looked up by its request id in ``kms`` (default: every live LocalKMS); a failure not
+    found there is explained from its code and message. Raises TypeError for anything else.
+    """
+    code, message, operation, request_id, detail = _parts(error)
+    failure: Failure | None = None
+    if request_id:
+        failure = kms.failures.get(request_id) if kms is not None else find_failure(request_id)
+    if failure is not None:
+        operation = operation or failure.operation
+    row = ledger.match(code, message)
+    facts = _facts(failure, row, message)
+    facts.update(detail)
+    if operation:
+        facts.setdefault("operation", operation)
+    guide = EXPLANATIONS.get(row.id) if row is not None else None
+    guide = guide or _generic(code)
+    page = guide.page.replace("{operation}", operation or "Operations")
+    return Explanation(
+        code=code,
+        message=message,
+        operation=operation,
+        request_id=request_id,
+        why=_fill(guide.why, facts),
+        instead=_fill(guide.instead, facts),
+        page=page,
+        row=row.id if row is not None else None,
+        provenance=row.provenance if row is not None else None,
+        found=failure is not None,
+        facts=facts,
+    )
