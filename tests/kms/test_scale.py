@@ -48,20 +48,22 @@ def test_listing_is_exactly_once_under_concurrent_create_and_delete(kms: LocalKM
     stop = threading.Event()
     errors: list[BaseException] = []
 
-    def churn() -> None:
+    def churn(worker: int) -> None:
         try:
             n = 0
             while not stop.is_set() and n < 5_000:
                 n += 1
+                # Each thread its own alias names: two threads sharing one would collide.
+                name = f"alias/churn-{worker}-{n:05d}"
                 key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
-                kms.call("CreateAlias", AliasName=f"alias/churn-{n:05d}", TargetKeyId=key_id)
-                kms.call("DeleteAlias", AliasName=f"alias/churn-{n:05d}")
+                kms.call("CreateAlias", AliasName=name, TargetKeyId=key_id)
+                kms.call("DeleteAlias", AliasName=name)
                 kms.call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
                 kms.clock.advance(days=8)  # the next call deletes it
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=churn) for _ in range(2)]
+    threads = [threading.Thread(target=churn, args=(w,)) for w in range(2)]
     for t in threads:
         t.start()
     try:
