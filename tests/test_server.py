@@ -336,6 +336,18 @@ def test_other_host_headers_are_refused_against_dns_rebinding(server: KMSServer,
     assert server.kms.keys == {}
 
 
+def test_serves_ipv6_loopback_too() -> None:
+    try:
+        server = KMSServer(LocalKMS(), "::1").start()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    try:
+        assert server.url == f"http://[::1]:{server.port}" and not server.exposed
+        assert _client(server.url).list_keys()["Keys"] == []
+    finally:
+        server.stop()
+
+
 def test_serving_another_address_warns_clearly(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
