@@ -299,9 +299,12 @@ class KMSServer:
                 channel.close()
 
         if self._thread is not None and self._thread.is_alive():
-            server.trigger.pull_trigger(close_all)
+            try:
+                server.trigger.pull_trigger(close_all)
+            except OSError:  # the loop already closed its trigger: it is ending by itself
+                pass
             self._thread.join(timeout=10)
-        else:
+        if connections:
             close_all()
         server.task_dispatcher.shutdown(timeout=5)
 
