@@ -38,6 +38,7 @@ Where AWS's answer is unknown the choice is marked below.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
@@ -299,10 +300,9 @@ class KMSServer:
                 channel.close()
 
         if self._thread is not None and self._thread.is_alive():
-            try:
+            # OSError: the loop already closed its trigger, so it is ending by itself.
+            with contextlib.suppress(OSError):
                 server.trigger.pull_trigger(close_all)
-            except OSError:  # the loop already closed its trigger: it is ending by itself
-                pass
             self._thread.join(timeout=10)
         if connections:
             close_all()
