@@ -123,3 +123,10 @@ class UnknownKeySpecError(KmslabError, KeyError, ValueError):
 
 class TargetError(KmslabError, ValueError):
     """An unknown client target (see :func:`kmslab.client`)."""
+
+
+class ServerStartError(KmslabError, OSError):
+    """``kmslab serve`` cannot listen: port in use, port out of range, not an address.
+
+    The message is one line for the command to print (the CLI exits with status 2).
+    """

@@ -81,7 +81,8 @@ def test_bad_base64(kms, keys, blob):
 
 def test_unknown_and_unserved_operations(kms):
     status, error = _handle(kms, "MakeCoffee", {})
-    assert (status, error["__type"]) == (400, "UnknownOperationException")
+    assert error == {"__type": "UnknownOperationException"}  # AWS sends no message member
+    assert status == 400
     status, error = _handle(kms, "DescribeCustomKeyStores", {})
     assert (status, error["__type"]) == (400, "UnsupportedOperationException")
     assert "DescribeCustomKeyStores" in error["message"]

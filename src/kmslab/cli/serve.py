@@ -1,33 +1,84 @@
-"""``kmslab serve``: the local KMS on an HTTP endpoint (:mod:`kmslab.server`)."""
+"""``kmslab serve``: the local KMS on an HTTP endpoint (:mod:`kmslab.server`).
+
+The command builds the LocalKMS and hands it to the server, so where the keys live is
+decided here. Startup errors (port in use, invalid port, not an address) print one line
+and exit with status 2, as argparse does for bad arguments.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from kmslab.exceptions import ServerStartError
 from kmslab.kms import LocalKMS
 from kmslab.server import KMSServer
 
-__all__ = ["HELP", "configure", "run"]
+__all__ = ["DEFAULT_PORT", "HELP", "configure", "run"]
 
 HELP = "serve a local KMS over HTTP for the AWS CLI and other SDKs (--endpoint-url)"
+
+DEFAULT_PORT = 8080
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
+    parser.add_argument(
+        "--port", default=None, help=f"port (default {DEFAULT_PORT}; 0 = any free port)"
+    )
     parser.add_argument("--region", default="us-east-1", help="Region in the ARNs")
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another name clients may use in the Host header (repeatable); "
+        "localhost, 127.0.0.1, [::1] and the bound address are always allowed",
+    )
+
+
+def _port(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_PORT
+    try:
+        return int(value)
+    except ValueError:
+        raise ServerStartError(f"invalid port {value!r}: choose one from 0 to 65535") from None
+
+
+def _start(args: argparse.Namespace) -> KMSServer:
+    port = _port(args.port)
+    kms = LocalKMS(region=args.region)
+    try:
+        return KMSServer(kms, args.host, port, allowed_hosts=args.allow_host)
+    except ServerStartError as exc:
+        if args.port is None:  # the default was taken: say how to choose another
+            raise ServerStartError(
+                f"{exc}; choose another with --port N (--port 0 picks a free one)"
+            ) from None
+        raise
 
 
 def run(args: argparse.Namespace) -> int:
     """``kmslab serve``: serve until Ctrl-C."""
-    server = KMSServer(LocalKMS(region=args.region), args.host, args.port)
+    try:
+        server = _start(args)
+    except ServerStartError as exc:
+        print(f"kmslab serve: {exc}", file=sys.stderr)
+        return 2
+    if server.exposed:
+        print(
+            f"kmslab serve: WARNING: {server.url} is reachable from other machines, and this "
+            "server has no authentication: anyone who can connect can use and delete its keys.",
+            file=sys.stderr,
+        )
     print(f"kmslab: local KMS on {server.url} (Ctrl-C to stop)")
     print(f"  aws kms list-keys --endpoint-url {server.url} --region {args.region}")
-    print(f"  export AWS_ENDPOINT_URL_KMS={server.url}")
+    print(f"  export AWS_ENDPOINT_URL_KMS={server.url}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.stop()
     return 0
