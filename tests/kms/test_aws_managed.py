@@ -2,7 +2,7 @@
 what a customer may not do with it.
 
 Sources: ListAliases and RotateKeyOnDemand in the AWS KMS API Reference; "AWS managed keys"
-in the Developer Guide; AccessDeniedException text from the research file (9.2, 14.1).
+in the Developer Guide; AccessDeniedException text: the fidelity ledger (it cites recordings).
 """
 
 from __future__ import annotations

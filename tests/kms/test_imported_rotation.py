@@ -5,7 +5,7 @@ DeleteImportedKeyMaterial, and RotateKeyOnDemand to it.
 Sources: the ImportKeyMaterial, RotateKeyOnDemand, ListKeyRotations (RotationsListEntry) and
 DeleteImportedKeyMaterial pages of the AWS KMS API Reference; the Developer Guide pages
 importing-keys-import-key-material.html and importing-keys-delete-key-material.html; error
-texts from the research file (6.9, 6.10, 7.3: recorded from real AWS).
+texts recorded from real AWS (their rows in the fidelity ledger cite the recordings).
 """
 
 from __future__ import annotations
@@ -133,12 +133,12 @@ def test_import_new_material_then_rotate_on_demand(kms: LocalKMS, client: Any) -
 def test_rotate_with_nothing_pending(kms: LocalKMS, aws_error: Any) -> None:
     key_id = _external(kms)
     arn = kms.key_arn(key_id)
-    # No material at all: the key is pending import (research file 6.9).
+    # No material at all: the key is pending import (the fidelity ledger).
     with aws_error("KMSInvalidStateException", f"{arn} is pending import."):
         kms.call("RotateKeyOnDemand", KeyId=key_id)
     import_material(kms.call, key_id, os.urandom(32))
     before = _snapshot(kms, key_id)
-    # Material, but none pending rotation (research file 6.10, observed).
+    # Material, but none pending rotation (the fidelity ledger, observed).
     message = f"No available key material pending rotation for the key: {arn}."
     with aws_error("KMSInvalidStateException", message):
         kms.call("RotateKeyOnDemand", KeyId=key_id)
@@ -154,7 +154,7 @@ def test_second_new_material_while_one_is_pending(kms: LocalKMS, aws_error: Any)
         import_material(kms.call, key_id, os.urandom(32), **NEW)
     err = info.value
     assert getattr(err, "code", None) == "KMSInvalidStateException"
-    # Observed text (research file 7.3): the new material's id, the bare key id, the pending id.
+    # Observed text (the fidelity ledger): the new material's id, the bare key id, the pending id.
     prefix = "New key material (id: "
     message: str = err.message  # type: ignore[attr-defined]
     assert message.startswith(prefix)

@@ -362,8 +362,8 @@ def test_automatic_rotation_refused_for_imported_key_material(kms: LocalKMS) -> 
     ops = ("EnableKeyRotation", "DisableKeyRotation")
     for op in ops:  # PendingImport
         assert error_code(kms.call, op, KeyId=key_id) == "UnsupportedOperationException"
-    # On-demand rotation is possible for imported material, but not without any (research
-    # file 6.9, observed).
+    # On-demand rotation is possible for imported material, but not without any (observed:
+    # see the fidelity ledger).
     assert error_code(kms.call, "RotateKeyOnDemand", KeyId=key_id) == "KMSInvalidStateException"
     import_material(kms.call, key_id, os.urandom(32))
     for op in ops:  # Enabled, but Origin EXTERNAL

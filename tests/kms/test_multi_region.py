@@ -4,7 +4,7 @@ one account.
 
 Sources: the CreateKey, ReplicateKey, UpdatePrimaryRegion, ScheduleKeyDeletion and
 KeyMetadata pages of the AWS KMS API Reference; the Developer Guide's multi-Region key pages;
-error texts from the research file (1.7, 13.1, 13.2: recorded from real AWS).
+error texts recorded from real AWS (their rows in the fidelity ledger cite the recordings).
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ def test_replicate_key_errors(regions: Regions) -> None:
     east = regions.client(EAST)
     key_id = _primary(regions)["KeyId"]
     _replicate(regions, key_id)
-    # From the replica's Region (research file 13.1, observed).
+    # From the replica's Region (the fidelity ledger, observed).
     code, message = _error(regions.client(WEST).replicate_key, KeyId=key_id, ReplicaRegion=SYDNEY)
     assert (code, message) == (
         "UnsupportedOperationException",
@@ -238,7 +238,7 @@ def test_missing_mrk_key_ids(regions: Regions) -> None:
     )
     code, message = _error(east.describe_key, KeyId="mrk-fake-key-id")
     assert code == "NotFoundException" and "does not exist" not in message
-    # A primary key asked for in a Region that has no replica (research file 13.2).
+    # A primary key asked for in a Region that has no replica (the fidelity ledger).
     key_id = _primary(regions)["KeyId"]
     assert _error(regions.client(SYDNEY).describe_key, KeyId=key_id) == (
         "NotFoundException",

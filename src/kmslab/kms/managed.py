@@ -205,7 +205,7 @@ def refuse_management(kms: LocalKMS, operation: str, key: Key) -> None:
 
     kmslab's caller is the account root. AWS's text, observed for an AWS managed key
     (elastic/cloudbeat#1749, kms:GetKeyRotationStatus on aws/acm) and for other denials
-    (research file 9.2, modern form without a trailing period).
+    (the fidelity ledger, modern form without a trailing period).
     """
     if key.manager != "AWS" or operation.startswith(CUSTOMER_ACTIONS):
         return

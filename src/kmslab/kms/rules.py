@@ -56,8 +56,8 @@ STATE_RULES: dict[str, dict[str, tuple[str, str]]] = {
     "not_pending_deletion": dict(_DELETING),
     # Enable/DisableKeyRotation.
     "rotation": {"Disabled": _DISABLED, **_DELETING, "PendingImport": _EXTERNAL},
-    # RotateKeyOnDemand: an EXTERNAL key without its material is pending import (research
-    # file 6.9, observed), checked before the key type.
+    # RotateKeyOnDemand: an EXTERNAL key without its material is pending import (observed:
+    # see the fidelity ledger), checked before the key type.
     "rotate_on_demand": {"Disabled": _DISABLED, **_DELETING, "PendingImport": _PENDING_IMPORT},
     # GetParametersForImport, ImportKeyMaterial, DeleteImportedKeyMaterial.
     "import": dict(_DELETING),

@@ -88,7 +88,7 @@ def _camel(name: str) -> str:
 
 
 #: The most characters of a value a validation message repeats; longer values are cut to
-#: this prefix and "...". AWS repeats values in full (research 11.1) but bounds its
+#: this prefix and "...". AWS repeats values in full (the fidelity ledger) but bounds its
 #: requests; kmslab bounds the answer instead, so a huge request cannot get a huger error.
 ECHO_LIMIT = 256
 #: The most violations a ValidationException lists (it still counts them all). AWS text for
@@ -178,7 +178,7 @@ def _check(shape: Any, value: Any, path: str, errors: list[str], wire: bool = Tr
                 # AWS text unknown: inferred.
                 raise SerializationException(f"'{path}' is not valid UTF-8 text.") from None
         # Sensitive members (botocore marks them: KeyStorePassword, RawSecretAccessKey, ...)
-        # are never repeated, as AWS drops the value for sensitive members (research 11.1).
+        # are never repeated, as AWS drops the value for sensitive members (the fidelity ledger).
         shown = "" if meta.get("sensitive") else _echo(value)
         value_at = f"Value '{shown}' at" if shown else "Value at"
         enum = meta.get("enum")

@@ -348,7 +348,7 @@ def create_grant(kms: LocalKMS, p: Params) -> Params:
     new = grant.id not in grants
     limit = kms.quotas["grants_per_key"]
     if new and len(grants) >= limit:
-        # The code is documented (DG resource-limits, research 8.4). AWS text unknown:
+        # The code is documented (DG resource-limits, the fidelity ledger). AWS text unknown:
         # inferred.
         raise LimitExceededException(f"{key.arn} already has {limit} grants, the most allowed.")
     token = _token(kms, grant)

@@ -281,7 +281,7 @@ def rotate_key_on_demand(kms: LocalKMS, p: Params) -> Params:
     # Imported key material rotates only to new material imported before (state
     # PENDING_ROTATION; for multi-Region keys, imported into every replica as well).
     if key.origin == "EXTERNAL" and (key.pending is None or _waiting_for_replicas(key)):
-        # Observed: research file 6.10 (LS-snap, Nov 2025).
+        # Observed: the fidelity ledger (LS-snap, Nov 2025).
         raise KMSInvalidStateException(
             f"No available key material pending rotation for the key: {key.arn}."
         )
@@ -488,11 +488,11 @@ def _import_type(key: Key, p: Params) -> str:
 def _check_new(key: Key, material_id: str) -> None:
     """New key material for on-demand rotation (single-Region, or a multi-Region primary)."""
     if key.is_replica:
-        # AWS text unknown: inferred from research file 13.1. New material goes into the
+        # AWS text unknown: inferred (see the fidelity ledger). New material goes into the
         # primary Region key only (ImportKeyMaterial, API Reference).
         raise UnsupportedOperationException(f"{key.arn} is not a multi-region primary key.")
     if key.pending is not None:
-        # Observed: research file 7.3 (LS-snap, Nov 2025); AWS names the bare key id here.
+        # Observed: the fidelity ledger (LS-snap, Nov 2025); AWS names the bare key id here.
         raise KMSInvalidStateException(
             f"New key material (id: {material_id}) cannot be imported into KMS key {key.id}, "
             f"because another key material (id: {key.pending.id}) is pending rotation."

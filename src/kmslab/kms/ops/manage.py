@@ -60,7 +60,7 @@ def _policy(kms: LocalKMS, text: str) -> str:
     characters are the model's PolicyType pattern, checked by the wire layer.)"""
     limit = kms.quotas["key_policy_bytes"]
     if len(text.encode("utf-8")) > limit:
-        # AWS text unknown: inferred (research 10.4: the code is not recorded either).
+        # AWS text unknown: inferred (the fidelity ledger: the code is not recorded either).
         raise LimitExceededException(f"Key policy document exceeds the limit of {limit} bytes.")
     try:
         document = json.loads(text)
@@ -199,7 +199,7 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
     policy = _policy(kms, p["Policy"]) if p.get("Policy") else default_policy(kms.account)
     limit, usage_now = kms.quotas["keys"], len(kms.keys)
     if usage_now >= limit:
-        # AWS's text, observed (research 4.14, convox/rack#347).
+        # AWS's text, observed (the fidelity ledger, convox/rack#347).
         raise LimitExceededException(
             f"Key quota for this account in this region is {limit} but the current usage "
             f"is {usage_now}."
@@ -412,7 +412,7 @@ def update_alias(kms: LocalKMS, p: Params) -> Params:
 def _alias_quota(kms: LocalKMS, key: Key) -> None:
     limit = kms.quotas["aliases_per_key"]
     if len(kms.aliases.of_key(key.id)) >= limit:
-        # The code is documented (DG resource-limits, research 5.9). AWS text unknown:
+        # The code is documented (DG resource-limits, the fidelity ledger). AWS text unknown:
         # inferred.
         raise LimitExceededException(f"{key.arn} already has {limit} aliases, the most allowed.")
 

@@ -62,7 +62,7 @@ def partition(region: str) -> str:
 def primary_key(key: Key) -> Key:
     """``key`` if it is a multi-Region primary key; otherwise AWS's refusal.
 
-    Text observed for a replica (research file 13.1, LS-snap
+    Text observed for a replica (the fidelity ledger, LS-snap
     test_replicate_replica_key_should_fail); for a single-Region key the same text is
     inferred (AWS text unknown).
     """
@@ -98,7 +98,7 @@ def replicate_key(kms: LocalKMS, p: Params) -> Params:
     policy = _policy(target, p["Policy"]) if p.get("Policy") else default_policy(kms.account)
     limit, usage_now = target.quotas["keys"], len(target.keys)
     if usage_now >= limit:
-        # The replica is a key of its Region: CreateKey's quota and text (research 4.14).
+        # The replica is a key of its Region: CreateKey's quota and text (the fidelity ledger).
         raise LimitExceededException(
             f"Key quota for this account in this region is {limit} but the current usage "
             f"is {usage_now}."
@@ -161,8 +161,8 @@ def update_primary_region(kms: LocalKMS, p: Params) -> Params:
         raise ValidationException(f"{key.arn} is already the primary key in {region}.")
     new = group.keys.get(region)
     if new is None:
-        # The same text as DescribeKey of a key that is not in that Region (research
-        # file 13.2, observed); its use here is inferred.
+        # The same text as DescribeKey of a key that is not in that Region (observed:
+        # see the fidelity ledger); its use here is inferred.
         target = kms.aws_account.region(region)
         raise NotFoundException(f"Key '{target.key_arn(key.id)}' does not exist")
     target = kms.aws_account.region(region)
