@@ -58,5 +58,16 @@ class Clock:
             )
         self._offset += step
 
+    def state(self) -> tuple[datetime | None, timedelta]:
+        """(the frozen time or None, the offset): what a store keeps to restore this clock."""
+        return self._frozen, self._offset
+
+    def restore(self, frozen_at: datetime | None, offset: timedelta) -> None:
+        """Set the clock to a :meth:`state` saved before (a store reopened)."""
+        if offset < timedelta(0):
+            raise ValueError("a clock only moves forward; the offset must not be negative")
+        self._frozen = frozen_at
+        self._offset = offset
+
     def __repr__(self) -> str:
         return f"Clock(now={self.now().isoformat()})"

@@ -130,3 +130,18 @@ class ServerStartError(KmslabError, OSError):
 
     The message is one line for the command to print (the CLI exits with status 2).
     """
+
+
+class StoreError(KmslabError, OSError):
+    """A key store (``LocalKMS(store=PATH)``) that cannot be opened or written as it is."""
+
+
+class StoreLockedError(StoreError):
+    """The store is open in another process (or another LocalKMS); ``owner`` says which."""
+
+    def __init__(self, message: str, owner: dict[str, object]) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+    def __str__(self) -> str:
+        return str(self.args[0])

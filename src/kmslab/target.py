@@ -22,7 +22,14 @@ from kmslab.exceptions import TargetError
 if TYPE_CHECKING:
     from kmslab.kms.service import Account, LocalKMS
 
-__all__ = ["ENV_VAR", "client", "default_account", "local_client", "target_name"]
+__all__ = [
+    "ENV_VAR",
+    "client",
+    "default_account",
+    "local_client",
+    "stored_account",
+    "target_name",
+]
 
 #: Environment variable that picks the target when ``client()`` is given none.
 ENV_VAR = "KMSLAB_TARGET"
@@ -110,6 +117,28 @@ def default_account() -> Account:
     return _ACCOUNT[0]
 
 
+#: Resolved store path -> the account this process opened on it (see ``client(store=)``).
+_STORED: dict[str, Account] = {}
+
+
+def stored_account(store: str | os.PathLike[str]) -> Account:
+    """The local account kept in ``store``, opened once per process and path.
+
+    Running ``kmslab.client(store=PATH)`` again (a notebook cell run twice) gives a client of
+    the same account rather than a second owner, which the store would refuse; after
+    ``client.local_kms.close()`` the next call opens the store again.
+    """
+    from pathlib import Path
+
+    from kmslab.kms.service import Account
+
+    path = str(Path(store).expanduser().absolute())
+    account = _STORED.get(path)
+    if account is None or account.store is None:
+        account = _STORED[path] = Account(store=path)
+    return account
+
+
 def target_name(target: str | None = None) -> str:
     """The target a client() call would use: the argument, then $KMSLAB_TARGET, then local."""
     return target or os.environ.get(ENV_VAR) or "local"
@@ -120,12 +149,15 @@ def client(
     *,
     kms: LocalKMS | None = None,
     region_name: str | None = None,
+    store: str | os.PathLike[str] | None = None,
     **config: Any,
 ) -> Any:
     """A boto3 KMS client for the chosen target.
 
     - ``"local"`` (default): the ``region_name`` Region (default us-east-1) of this process's
-      local account (:func:`default_account`), or ``kms`` if given;
+      local account (:func:`default_account`), or ``kms`` if given; with ``store=PATH``, of
+      the account kept in that file, whose keys survive restarts (:func:`stored_account`;
+      ``client.local_kms.close()`` releases the file; see :mod:`kmslab.kms.store`);
     - ``"aws"``: real AWS KMS with your usual credentials (``region_name`` or the default);
     - an ``http(s)://`` URL: any KMS-compatible endpoint.
     """
@@ -133,8 +165,13 @@ def client(
     if name == "local":
         from kmslab.kms.service import DEFAULT_REGION
 
-        region = kms or default_account().region(region_name or DEFAULT_REGION)
+        if kms is not None and store is not None:
+            raise TargetError("Give store= or kms=, not both: a LocalKMS has its own store.")
+        account = stored_account(store) if store is not None else default_account()
+        region = kms or account.region(region_name or DEFAULT_REGION)
         return local_client(region, **config)
+    if store is not None:
+        raise TargetError(f"store= is for the local target, not {name!r}.")
     import boto3
     from botocore.config import Config
 

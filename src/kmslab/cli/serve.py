@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kmslab.exceptions import ServerStartError
+from kmslab.exceptions import ServerStartError, StoreError
 from kmslab.kms import LocalKMS
 from kmslab.server import KMSServer
 
@@ -35,6 +35,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="another name clients may use in the Host header (repeatable); "
         "localhost, 127.0.0.1, [::1] and the bound address are always allowed",
     )
+    parser.add_argument(
+        "--store",
+        metavar="PATH",
+        help="keep keys in this SQLite file (and PATH.root-key) so they survive restarts; "
+        "default: in memory",
+    )
 
 
 def _port(value: str | None) -> int:
@@ -48,10 +54,14 @@ def _port(value: str | None) -> int:
 
 def _start(args: argparse.Namespace) -> KMSServer:
     port = _port(args.port)
-    kms = LocalKMS(region=args.region)
+    try:
+        kms = LocalKMS(region=args.region, store=args.store)
+    except StoreError as exc:  # in use by another process, root key missing, ...
+        raise ServerStartError(str(exc)) from None
     try:
         return KMSServer(kms, args.host, port, allowed_hosts=args.allow_host)
     except ServerStartError as exc:
+        kms.close()
         if args.port is None:  # the default was taken: say how to choose another
             raise ServerStartError(
                 f"{exc}; choose another with --port N (--port 0 picks a free one)"
@@ -72,6 +82,12 @@ def run(args: argparse.Namespace) -> int:
             "server has no authentication: anyone who can connect can use and delete its keys.",
             file=sys.stderr,
         )
+    store = server.kms.store
+    if store is not None:
+        print(f"kmslab: keys kept in {store.path} ({len(server.kms.keys)} keys)")
+        before, after = store.migrated
+        if 0 < before < after:
+            print(f"kmslab: store schema migrated from version {before} to {after}")
     print(f"kmslab: local KMS on {server.url} (Ctrl-C to stop)")
     print(f"  aws kms list-keys --endpoint-url {server.url} --region {args.region}")
     print(f"  export AWS_ENDPOINT_URL_KMS={server.url}", flush=True)
@@ -81,4 +97,5 @@ def run(args: argparse.Namespace) -> int:
         pass
     finally:
         server.stop()
+        server.kms.close()  # the store, if any: its clock saved, its lock released
     return 0

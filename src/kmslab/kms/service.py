@@ -1,4 +1,4 @@
-"""The local KMS: AWS KMS's operations, limits and errors, with real cryptography, in memory.
+"""The local KMS: AWS KMS's operations, limits and errors, with real cryptography.
 
 >>> from kmslab import LocalKMS
 >>> kms = LocalKMS()
@@ -32,12 +32,13 @@ import contextlib
 import heapq
 import itertools
 import logging
+import os
 import re
 import threading
 import uuid
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,7 @@ from kmslab.exceptions import (
     ValidationException,
     error,
 )
-from kmslab.kms import managed, wire
+from kmslab.kms import managed, schedule, wire
 from kmslab.kms.index import AliasTable, SequencedTable
 from kmslab.kms.keys import Key, Material
 from kmslab.kms.quotas import default_quotas
@@ -63,6 +64,7 @@ from kmslab.kms.rules import OPERATIONS, STATE_RULES, OperationRule
 
 if TYPE_CHECKING:
     from kmslab.kms.ops.grants import Grant
+    from kmslab.kms.store import Store
 
 __all__ = [
     "DEFAULT_ACCOUNT",
@@ -99,6 +101,9 @@ PREPARED = "kmslab:prepared"
 #: Run when a key is finally deleted (after its waiting period), before it is forgotten:
 #: kmslab.kms.ops.regions lets a multi-Region primary key know its replica is gone.
 DELETE_HOOKS: list[Callable[[LocalKMS, Key], None]] = []
+#: Run once every Region of an account has been loaded from a store: what links keys
+#: across Regions (kmslab.kms.ops.regions relinks multi-Region keys) is rebuilt here.
+RESTORE_HOOKS: list[Callable[[Account], None]] = []
 
 
 #: How many recent failures each LocalKMS keeps for kmslab.explain (oldest dropped first).
@@ -161,18 +166,46 @@ def operation(
     return register
 
 
+#: Operations that never change state (other than what the clock makes due, which is saved
+#: whatever the operation): the data plane and the Describe/Get/List calls.
+_READ_PREFIXES = ("Describe", "Get", "List")
+_CHANGES_STATE = frozenset({"GetParametersForImport"})
+
+
+def changes_state(operation: str) -> bool:
+    """Whether a successful ``operation`` may change what a store must keep.
+
+    Unknown names count as changing: saving a key that did not change costs a write, not
+    missing one that did loses it.
+    """
+    if operation in _CHANGES_STATE:
+        return True
+    rule = OPERATIONS.get(operation)
+    if rule is not None and rule.plane == "data":
+        return False
+    return not operation.startswith(_READ_PREFIXES)
+
+
 class Account:
     """One AWS account: a :class:`LocalKMS` per Region, made on first use.
 
     Every Region of the account shares one clock and one lock (an operation on a
-    multi-Region key may change keys in several Regions at once).
+    multi-Region key may change keys in several Regions at once). ``store``: a file path
+    (or an open :class:`~kmslab.kms.store.Store`) where every Region's keys are kept (see
+    :class:`LocalKMS`); the Regions it holds are loaded when the first one is made.
 
     >>> account = Account()
     >>> account.region("us-west-2").call("CreateKey", MultiRegion=True)["KeyMetadata"]["Arn"][:30]
     'arn:aws:kms:us-west-2:11112222'
     """
 
-    def __init__(self, account_id: str = DEFAULT_ACCOUNT, *, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        account_id: str = DEFAULT_ACCOUNT,
+        *,
+        clock: Clock | None = None,
+        store: str | os.PathLike[str] | Store | None = None,
+    ) -> None:
         if not (len(account_id) == 12 and account_id.isdigit()):
             raise ValueError(f"account must be 12 digits, got {account_id!r}")
         self.id = account_id
@@ -180,6 +213,80 @@ class Account:
         #: Region name -> that Region's local KMS, in the order they were first used.
         self.regions: dict[str, LocalKMS] = {}
         self.lock = threading.RLock()
+        self.store: Store | None = None
+        self._owns_store = False
+        self._loaded = False
+        if store is not None:
+            from kmslab.kms.store import Store
+
+            self._owns_store = not isinstance(store, Store)
+            self.store = Store.open(store) if not isinstance(store, Store) else store
+            try:
+                self.store.claim(self)  # a saved clock replaces this one's time
+            except BaseException:
+                self.close()
+                raise
+
+    def _attach(self, kms: LocalKMS) -> None:
+        """Load a new Region's keys from the store; the first Region loads all the others."""
+        if self.store is None:
+            return
+        kms.store = self.store
+        self.store.attach(kms)
+        if not self._loaded:
+            self._loaded = True
+            for name in self.store.regions(self.id):
+                if name not in self.regions:
+                    self.region(name)
+            for hook in RESTORE_HOOKS:
+                hook(self)
+
+    def save(self, kms: LocalKMS | None = None) -> None:
+        """Commit what every Region changed (``kms``'s resolved keys too) in one transaction.
+
+        Raises KMSInternalException if the store cannot keep it (the changes stay pending).
+        """
+        if self.store is None:
+            return
+        batches = {
+            r.region: r._take_changes(include_resolved=r is kms) for r in self.regions.values()
+        }
+        # Related multi-Region keys share material and rotation: save them together.
+        for region, (keys, _, _) in list(batches.items()):
+            for key_id in list(keys):
+                key = self.regions[region].keys.get(key_id)
+                group = key.multi_region if key is not None else None
+                for other in group.keys if group is not None else ():
+                    if other in batches:
+                        batches[other][0].add(key_id)
+        try:
+            self.store.save(self, batches)
+        except Exception as exc:
+            for region, batch in batches.items():  # kept for the next save, which may succeed
+                self.regions[region]._put_back(batch)
+            # The call did its work in memory but could not be kept: say so, not "done".
+            # AWS text unknown (a kmslab condition): AWS documents no text for this error.
+            log.error("store: could not save (%s)", type(exc).__name__)
+            raise KMSInternalException(
+                f"kmslab could not save this change to its store ({type(exc).__name__}); "
+                "it is in memory only."
+            ) from None
+
+    def close(self) -> None:
+        """Save the clock, close the store (if this account opened it); idempotent."""
+        with self.lock:
+            store = self.store
+            if store is None:
+                return
+            try:
+                self.save()  # the clock, if it moved since the last call
+            finally:
+                for kms in self.regions.values():
+                    kms.store = None
+                store.release(self)
+                if self._owns_store:
+                    store.close()
+                self.store = None
 
     def __repr__(self) -> str:
         return f"Account({self.id!r}, regions={list(self.regions)})"
@@ -204,6 +311,15 @@ class LocalKMS:
     ``region`` and ``account`` shape every ARN; ``clock`` drives deletion, rotation and
     expiry (move it with ``kms.clock.advance(days=365)``). ``aws_account`` is the
     :class:`Account` this Region belongs to; a LocalKMS made on its own starts a new one.
+
+    ``store``: a file path (or an open :class:`~kmslab.kms.store.Store`) where the new
+    account's keys, aliases, tags, grants, policies, rotations, imported material and clock
+    survive restarts (SQLite, see :mod:`kmslab.kms.store`); a saved clock replaces
+    ``clock``'s time, and the account's other Regions in the store come back too. Raises
+    :class:`~kmslab.exceptions.StoreLockedError` if another process has the store open.
+    ``close()`` (or ``with LocalKMS(store=...) as kms:``) releases it. Each call that
+    changes state is committed before it returns: the keys it resolved or added (with
+    their aliases) and what it reported with :meth:`changed`.
     """
 
     def __init__(
@@ -213,11 +329,14 @@ class LocalKMS:
         *,
         clock: Clock | None = None,
         aws_account: Account | None = None,
+        store: str | os.PathLike[str] | Store | None = None,
     ) -> None:
         if aws_account is None:
-            aws_account = Account(account or DEFAULT_ACCOUNT, clock=clock)
+            aws_account = Account(account or DEFAULT_ACCOUNT, clock=clock, store=store)
         elif account not in (None, aws_account.id) or clock not in (None, aws_account.clock):
             raise ValueError("with aws_account, the account id and clock are the account's")
+        elif store is not None:
+            raise ValueError("with aws_account, the store is the account's")
         if region in aws_account.regions:
             raise ValueError(f"{aws_account!r} already has Region {region!r}")
         self.region = region
@@ -246,7 +365,32 @@ class LocalKMS:
         # One lock per account: a notebook may share a LocalKMS between threads (widgets,
         # benchmarks), and multi-Region operations change several Regions at once.
         self._lock = aws_account.lock
+        # What calls changed since the last save, for the store: key ids, alias names, key
+        # ids whose grants changed, and keys resolved (saved if the operation changes state).
+        self._changed_keys: set[str] = set()
+        self._changed_aliases: set[str] = set()
+        self._changed_grants: set[str] = set()
+        self._resolved: set[str] = set()
+        #: The store keeping this Region (the account's), or None: in memory only.
+        self.store: Store | None = None
+        self._saved_seq: int | None = None  # the newest key (by number) the store has seen
         aws_account.regions[region] = self
+        try:
+            aws_account._attach(self)
+        except BaseException:
+            if store is not None:
+                aws_account.close()
+            raise
+
+    def close(self) -> None:
+        """Close the store of this LocalKMS's account (saving its clock); idempotent."""
+        self.aws_account.close()
+
+    def __enter__(self) -> LocalKMS:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
         #: Request id -> the most recent failures (at most MAX_FAILURES), for kmslab.explain.
         self.failures: OrderedDict[str, Failure] = OrderedDict()
@@ -360,14 +504,121 @@ class LocalKMS:
         with self._lock:
             try:
                 self.aws_account.tick()
-                return handler(self, params)
+                result = handler(self, params)
             except KMSError as err:
+                if self.store is not None:
+                    try:
+                        self.aws_account.save()  # what the clock changed is kept
+                    except KMSError as unsaved:
+                        return unsaved
                 return err
             except Exception as exc:  # a bug in kmslab: never a traceback on the wire
+                self._resolved.clear()
                 # Only the exception type is logged: messages could echo input or material.
                 log.error("internal error in %s: %s", operation, type(exc).__name__)
                 name = type(exc).__name__
+            else:
+                if self.store is not None:
+                    # Answered only once what the call changed is committed.
+                    try:
+                        self.aws_account.save(self if changes_state(operation) else None)
+                    except KMSError as unsaved:
+                        return unsaved
+                return result
         return KMSInternalException(f"kmslab internal error in {operation} ({name}).")
+
+    # -- the store ----------------------------------------------------------------------
+
+    def changed(self, key_id: str | None = None, *, alias: str | None = None) -> None:
+        """Tell the store a key (with its grants) or an alias changed in this call.
+
+        Keys an operation resolves, and keys added to ``self.keys`` (with their aliases),
+        are saved anyway; call this for other changes (a key deleted, an alias, grants
+        found by token). Related multi-Region keys are saved together.
+        """
+        if self.store is None:
+            return
+        if key_id is not None:
+            self._changed_keys.add(key_id)
+            self._changed_grants.add(key_id)
+            key = self.keys.get(key_id)
+            group = key.multi_region if key is not None else None
+            for region in group.keys if group is not None else ():
+                other = self.aws_account.regions.get(region)
+                if other is not None and other is not self:
+                    other._changed_keys.add(key_id)
+        if alias is not None:
+            self._changed_aliases.add(alias)
+
+    def _take_changes(self, *, include_resolved: bool) -> tuple[set[str], set[str], set[str]]:
+        """(keys, aliases, grants' key ids) changed since the last save; forgets them."""
+        keys, aliases, grants = self._changed_keys, self._changed_aliases, self._changed_grants
+        self._changed_keys, self._changed_aliases, self._changed_grants = set(), set(), set()
+        resolved, self._resolved = self._resolved, set()
+        if include_resolved:
+            keys |= resolved
+            grants |= resolved
+        # Keys added by any path (CreateKey, ReplicateKey into this Region, an AWS managed
+        # key made on first use), with their aliases: O(new keys), from their numbers.
+        for seq, key in self.keys.after(self._saved_seq):
+            keys.add(key.id)
+            grants.add(key.id)
+            aliases |= self.aliases.of_key(key.id)
+            self._saved_seq = seq
+        return keys, aliases, grants
+
+    def _put_back(self, batch: tuple[set[str], set[str], set[str]]) -> None:
+        keys, aliases, grants = batch
+        self._changed_keys |= keys
+        self._changed_aliases |= aliases
+        self._changed_grants |= grants
+
+    def grants_of(self, key_id: str) -> list[Grant]:
+        """The grants of one key (what the store saves per key)."""
+        return list(self.grants.get(key_id, {}).values())
+
+    def restore(
+        self,
+        keys: Iterable[Key],
+        aliases: Iterable[dict[str, Any]],
+        grants: dict[str, list[Grant]],
+    ) -> None:
+        """Put keys, aliases and grants read from a store back, then :meth:`rebuild_indexes`.
+
+        Keys come in creation order (ListKeys pages in it); aliases index their target key.
+        """
+        for key in keys:
+            self.keys[key.id] = key
+        for alias in aliases:
+            self.aliases[alias["AliasName"]] = alias
+        for key_id, key_grants in grants.items():
+            self.grants[key_id] = SequencedTable((grant.id, grant) for grant in key_grants)
+        for seq, _ in self.keys.after(self._saved_seq):  # what was loaded is saved already
+            self._saved_seq = seq
+        self.rebuild_indexes()
+
+    def rebuild_indexes(self) -> None:
+        """Derive every index from the keys and grants (after :meth:`restore`).
+
+        A new index derived from stored state gets its line here.
+        """
+        self.retirable, self.grant_names = {}, {}
+        every = [g for table in self.grants.values() for g in table.values()]
+        for grant in sorted(every, key=lambda g: g.created):  # stable: same-time grants keep order
+            self.index_grant(grant)
+        self._timers, self._timer_at = [], {}
+        for key in self.keys.values():
+            schedule.sync(self, key)  # automatic rotation, expiry of imported material
+            if key.state == "PendingDeletion":
+                self.schedule("delete", key.id, key.deletion_date)
+
+    def index_grant(self, grant: Grant) -> None:
+        """Add a grant (already in ``self.grants``) to the indexes beside it."""
+        principal = grant.retiring or grant.retiring_service
+        if principal is not None:
+            self.retirable.setdefault(principal, SequencedTable())[grant.id] = grant
+        if grant.name is not None:
+            self.grant_names.setdefault((grant.key_id, grant.name), set()).add(grant.id)
 
     # -- time-driven changes ----------------------------------------------------------
 
@@ -385,6 +636,7 @@ class LocalKMS:
                     continue  # rescheduled or cancelled since
                 del self._timer_at[kind, key_id]
                 if key_id in self.keys:
+                    self.changed(key_id)  # what a timer does to a key is saved
                     TIMERS[kind](self, key_id, when)
         for hook in TICK_HOOKS:
             hook(self)
@@ -425,6 +677,7 @@ class LocalKMS:
         return self.keys.after(seq)
 
     def _delete(self, key: Key) -> None:
+        self.changed(key.id)
         for hook in DELETE_HOOKS:
             hook(self, key)
         del self.keys[key.id]
@@ -434,6 +687,7 @@ class LocalKMS:
             self._unindex_retirable(grant)
         for name in self.aliases.of_key(key.id):
             del self.aliases[name]
+            self.changed(alias=name)
 
     def _unindex_retirable(self, grant: Grant) -> None:
         """Drop a removed grant from the indexes beside ``self.grants``."""
@@ -495,12 +749,17 @@ class LocalKMS:
                 if made is not None:
                     return made
                 raise NotFoundException(f"Alias {self.alias_arn(ref)} is not found.")
-            return self.keys[alias["TargetKeyId"]]
+            found = self.keys[alias["TargetKeyId"]]
+            if self.store is not None:
+                self._resolved.add(found.id)
+            return found
         key = self.keys.get(ref)
         if key is None:
             if not _is_key_id(ref):
                 raise NotFoundException(f"Invalid keyId '{key_id}'")
             raise NotFoundException(f"Key '{self.key_arn(ref)}' does not exist")
+        if self.store is not None:  # a state-changing call saves the keys it resolved
+            self._resolved.add(key.id)
         return key
 
     # -- rule checks ------------------------------------------------------------------

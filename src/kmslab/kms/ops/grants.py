@@ -300,14 +300,11 @@ def _by_token(kms: LocalKMS, token: str) -> Grant:
 
 def _add(kms: LocalKMS, grant: Grant) -> None:
     kms.grants.setdefault(grant.key_id, SequencedTable())[grant.id] = grant
-    principal = grant.retiring or grant.retiring_service
-    if principal is not None:
-        kms.retirable.setdefault(principal, SequencedTable())[grant.id] = grant
-    if grant.name is not None:
-        kms.grant_names.setdefault((grant.key_id, grant.name), set()).add(grant.id)
+    kms.index_grant(grant)
 
 
 def _remove(kms: LocalKMS, grant: Grant) -> None:
+    kms.changed(grant.key_id)
     grants = kms.grants[grant.key_id]
     del grants[grant.id]
     if not grants:

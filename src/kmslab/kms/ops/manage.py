@@ -231,6 +231,7 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
         secret = p.get(PREPARED) or family(info.family).generate(info)
         key.materials.append(Material(new_material_id(), secret, now))
     kms.keys[key_id] = key
+    kms.changed(key_id)
     return {"KeyMetadata": metadata(kms, key)}
 
 
@@ -382,6 +383,7 @@ def create_alias(kms: LocalKMS, p: Params) -> Params:
         "CreationDate": now,
         "LastUpdatedDate": now,
     }
+    kms.changed(alias=name)
     return {}
 
 
@@ -406,6 +408,7 @@ def update_alias(kms: LocalKMS, p: Params) -> Params:
         _alias_quota(kms, new)
     kms.aliases.retarget(name, new.id)
     alias["LastUpdatedDate"] = kms.clock.now()
+    kms.changed(alias=name)
     return {}
 
 
@@ -420,6 +423,7 @@ def _alias_quota(kms: LocalKMS, key: Key) -> None:
 @operation("DeleteAlias")
 def delete_alias(kms: LocalKMS, p: Params) -> Params:
     name = _alias_name(p["AliasName"])
+    kms.changed(alias=name)
     if kms.aliases.pop(name, None) is None:
         raise NotFoundException(f"Alias {kms.alias_arn(name)} is not found.")
     return {}

@@ -36,13 +36,13 @@ from kmslab.exceptions import (
     UnsupportedOperationException,
     ValidationException,
 )
-from kmslab.kms.keys import Key, Material
+from kmslab.kms.keys import Key, Material, MultiRegionSet
 from kmslab.kms.ops.manage import _policy, _tag_count, _tags, default_policy, metadata
 from kmslab.kms.rules import OPERATIONS
-from kmslab.kms.service import DELETE_HOOKS, operation
+from kmslab.kms.service import DELETE_HOOKS, RESTORE_HOOKS, operation
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import LocalKMS, Params
+    from kmslab.kms.service import Account, LocalKMS, Params
 
 __all__ = ["PARTITIONS", "partition", "primary_key"]
 
@@ -202,3 +202,35 @@ def _replica_deleted(kms: LocalKMS, key: Key) -> None:
 
 if all(getattr(h, "__qualname__", "") != _replica_deleted.__qualname__ for h in DELETE_HOOKS):
     DELETE_HOOKS.append(_replica_deleted)
+
+
+def _relink(account: Account) -> None:
+    """Restore hook: after a store has loaded every Region, related multi-Region keys share
+    one :class:`MultiRegionSet` again, and replicas of an AWS_KMS primary share its list of
+    material (one list: rotations reach every Region at once, as ReplicateKey set it up).
+
+    Each saved key names its related keys by Region and id (a ``StoredRef``).
+    """
+    groups: dict[str, MultiRegionSet] = {}
+    for kms in account.regions.values():
+        for key in kms.keys.values():
+            if key.multi_region is None:
+                continue
+            group = groups.get(key.id)
+            if group is None:
+                group = groups[key.id] = MultiRegionSet(key.multi_region.primary)
+                for region in key.multi_region.keys:
+                    related = account.regions.get(region)
+                    found = related.keys.get(key.id) if related is not None else None
+                    if found is not None:
+                        group.keys[region] = found
+            key.multi_region = group
+    for group in groups.values():
+        primary = group.keys.get(group.primary)
+        if primary is not None and primary.origin != "EXTERNAL":
+            for replica in group.replicas():
+                replica.materials = primary.materials
+
+
+if all(getattr(h, "__qualname__", "") != _relink.__qualname__ for h in RESTORE_HOOKS):
+    RESTORE_HOOKS.append(_relink)

@@ -1,0 +1,328 @@
+"""The embedded store: one SQLite database file, its root key file, and its lock file.
+
+>>> import tempfile, pathlib
+>>> from kmslab import LocalKMS
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "kms.sqlite3"
+>>> kms = LocalKMS(store=path)
+>>> key_id = kms.call("CreateKey", Description="kept")["KeyMetadata"]["KeyId"]
+>>> kms.close()
+>>> with LocalKMS(store=path) as again:
+...     again.call("DescribeKey", KeyId=key_id)["KeyMetadata"]["Description"]
+'kept'
+
+Why SQLite through the standard library's ``sqlite3``: it ships with every Python (no
+dependency, nothing to run beside the notebook), and it is transactional: a commit is
+atomic and durable, and a crash (even SIGKILL, or power loss with ``synchronous=FULL``)
+leaves the last committed state, never half a write. WAL mode (write-ahead logging) makes
+each commit one append and one fsync, instead of rewriting pages in place.
+
+Files, for a store at ``PATH``: ``PATH`` (the database, plus SQLite's ``PATH-wal`` and
+``PATH-shm``), ``PATH.root-key`` (32 random bytes, mode 0600: key material is sealed under
+it, see :mod:`~kmslab.kms.store.sealing`) and ``PATH.lock`` (who owns the store, see
+:mod:`~kmslab.kms.store.lock`). Keep the root key file with the database (and back both up
+together): without it the key material cannot be opened.
+
+Each state-changing call is one transaction: :meth:`Store.save` writes the keys, aliases
+and grants the call changed (and the clock) and commits before the call answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kmslab.exceptions import StoreError
+from kmslab.kms.keys import Key
+from kmslab.kms.store.codec import Codec
+from kmslab.kms.store.lock import OwnerLock
+from kmslab.kms.store.schema import migrate
+from kmslab.kms.store.sealing import RootKey
+
+if TYPE_CHECKING:
+    from kmslab.kms.service import Account, LocalKMS
+
+__all__ = ["Store"]
+
+#: Secrets a LocalKMS holds outside its keys, kept sealed in meta: the attribute names
+#: (the key that signs grant tokens, so tokens handed out before a restart still work).
+KMS_SECRETS = ("_grant_token_key",)
+#: The name of the meta row that proves the root key belongs to this database.
+_ROOT_CHECK = "root-key-check"
+_ROOT_CHECK_TEXT = b"kmslab root key check"
+
+
+class Store:
+    """One open store. ``Store.open(path)``; ``close()`` releases it (or the process ending).
+
+    An :class:`~kmslab.kms.service.Account` (its clock, its secrets, one
+    :class:`~kmslab.kms.service.LocalKMS` per Region) claims it with :meth:`claim`; each
+    Region loads with :meth:`attach`; several accounts may share one open store.
+    """
+
+    def __init__(self, path: Path, db: sqlite3.Connection, root: RootKey, lock: OwnerLock) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = db
+        self._root = root
+        self._lock = lock
+        self._codec = Codec(root, refs=(Key,))
+        self._clocks: dict[str, Any] = {}
+        self._secrets: dict[tuple[str, str, str], Any] = {}
+        self._accounts: set[str] = set()
+        # LocalKMS objects sharing this store may run calls in different threads.
+        self._mutex = threading.Lock()
+        #: (from, to) schema versions of the migration run on open, e.g. (1, 2); (n, n) if none.
+        self.migrated: tuple[int, int] = (0, 0)
+
+    def __repr__(self) -> str:
+        return f"Store(path={str(self.path)!r}, open={self._db is not None})"
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Store:
+        """Open (or create) the store at ``path``: lock it, read its root key, migrate it.
+
+        Raises :class:`~kmslab.exceptions.StoreLockedError` if another process (or another
+        open Store) owns it, :class:`~kmslab.exceptions.StoreError` if its root key is
+        missing or not its own, or its schema is newer than this kmslab.
+        """
+        path = Path(path).expanduser().absolute()
+        if path.is_dir():
+            raise StoreError(f"The store path {path} is a directory; give a file name in it.")
+        if not path.parent.is_dir():
+            raise StoreError(f"The folder of the store {path} does not exist.")
+        lock = OwnerLock.acquire(path.with_name(path.name + ".lock"), path)
+        try:
+            existed = path.exists() and path.stat().st_size > 0
+            root = RootKey.open_or_create(
+                path.with_name(path.name + ".root-key"), create=not existed
+            )
+            if not path.exists():
+                # Owner-only from the start (SQLite gives its -wal and -shm files the same
+                # mode): the database holds no key bytes, but tags and policies are the
+                # learner's own.
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            try:
+                store = cls(path, db, root, lock)
+                store._prepare()
+            except BaseException:
+                db.close()
+                raise
+        except BaseException:
+            lock.release()
+            raise
+        return store
+
+    def _prepare(self) -> None:
+        db = self._connection()
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit is on disk before the call answers (NORMAL would survive a
+            # process crash but could lose the last commits on power loss).
+            db.execute("PRAGMA synchronous=FULL")
+            self.migrated = migrate(db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a kmslab store ({exc}).") from None
+        row = db.execute("SELECT value FROM meta WHERE name = ?", (_ROOT_CHECK,)).fetchone()
+        if row is None:
+            check = self._root.seal(_ROOT_CHECK.encode(), _ROOT_CHECK_TEXT)
+            db.execute("INSERT INTO meta VALUES (?, ?)", (_ROOT_CHECK, check.hex()))
+        elif self._root.open(_ROOT_CHECK.encode(), bytes.fromhex(row[0])) != _ROOT_CHECK_TEXT:
+            raise StoreError(f"The root key {self._root.path} is not the key of {self.path}.")
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError(f"The store {self.path} is closed.")
+        return self._db
+
+    def close(self) -> None:
+        """Close the database and release the lock (idempotent)."""
+        with self._mutex:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+                self._lock.release()
+
+    # -- loading -------------------------------------------------------------------------
+
+    def claim(self, account: Account) -> None:
+        """Make ``account`` this store's owner of its account id; restore its saved clock.
+
+        Raises :class:`StoreError` if another open Account already has that id here.
+        """
+        with self._mutex:
+            if account.id in self._accounts:
+                raise StoreError(
+                    f"The store {self.path} is already open for account {account.id}; use "
+                    "that LocalKMS (or its aws_account) instead of opening a second one."
+                )
+            row = (
+                self._connection()
+                .execute("SELECT value FROM meta WHERE name = ?", (_clock_name(account.id),))
+                .fetchone()
+            )
+            if row is not None:
+                state = json.loads(row[0])
+                frozen = state.get("frozen")
+                account.clock.restore(
+                    datetime.fromisoformat(frozen) if frozen else None,
+                    timedelta(seconds=state["offset"]),
+                )
+            self._clocks[account.id] = account.clock.state()
+            self._accounts.add(account.id)
+
+    def release(self, account: Account) -> None:
+        with self._mutex:
+            self._accounts.discard(account.id)
+
+    def regions(self, account_id: str) -> list[str]:
+        """The Regions of an account that hold something in the store."""
+        with self._mutex:
+            rows = self._connection().execute(
+                "SELECT region FROM keys WHERE account = ? UNION "
+                "SELECT region FROM aliases WHERE account = ? ORDER BY region",
+                (account_id, account_id),
+            )
+            return [region for (region,) in rows]
+
+    def attach(self, kms: LocalKMS) -> None:
+        """Load one Region's keys, aliases, grants and secrets from the store into ``kms``."""
+        scope = (kms.account, kms.region)
+        with self._mutex:
+            db = self._connection()
+            loads = self._codec.loads
+            keys = [
+                loads(doc, key_id)
+                for key_id, doc in db.execute(
+                    "SELECT id, doc FROM keys WHERE account = ? AND region = ? ORDER BY rowid",
+                    scope,
+                )
+            ]
+            aliases = [
+                loads(doc, name)
+                for name, doc in db.execute(
+                    "SELECT name, doc FROM aliases WHERE account = ? AND region = ? ORDER BY rowid",
+                    scope,
+                )
+            ]
+            grants = {
+                key_id: loads(doc, key_id)
+                for key_id, doc in db.execute(
+                    "SELECT key_id, doc FROM grants WHERE account = ? AND region = ? "
+                    "ORDER BY rowid",
+                    scope,
+                )
+            }
+            for name in KMS_SECRETS:
+                row = db.execute(
+                    "SELECT value FROM meta WHERE name = ?", (_secret_name(scope, name),)
+                ).fetchone()
+                if row is not None:
+                    value = self._root.open(
+                        _secret_name(scope, name).encode(), bytes.fromhex(row[0])
+                    )
+                    setattr(kms, name, value)
+                    self._secrets[(*scope, name)] = value
+        kms.restore(keys, aliases, grants)
+
+    # -- saving --------------------------------------------------------------------------
+
+    def save(
+        self, account: Account, batches: dict[str, tuple[set[str], set[str], set[str]]]
+    ) -> None:
+        """Write what changed in ``account``'s Regions in one transaction.
+
+        ``batches``: Region -> (key ids, alias names, key ids whose grants changed). A key,
+        alias or key's grants that the Region no longer holds is deleted. The clock and the
+        Regions' secrets are written too if they changed. Returns once it has committed.
+        """
+        dumps = self._codec.dumps
+        clock = account.clock.state()
+        with self._mutex:  # the codec's seal cache is shared by every user of this store
+            # Encode first (sealing may fail on something unsaveable): nothing is half-written.
+            writes = []
+            for region, (keys, aliases, grants) in batches.items():
+                kms = account.regions[region]
+                scope = (account.id, region)
+                writes.append(
+                    (
+                        scope,
+                        [(k, _doc(dumps, k, kms.keys.get(k))) for k in keys],
+                        [(a, _doc(dumps, a, kms.aliases.get(a))) for a in aliases],
+                        [(k, _doc(dumps, k, kms.grants_of(k))) for k in grants],
+                        [
+                            (name, value)
+                            for name in KMS_SECRETS
+                            if (value := getattr(kms, name, None)) is not None
+                            and self._secrets.get((*scope, name)) is not value
+                        ],
+                    )
+                )
+            clock_moved = self._clocks.get(account.id) != clock
+            if not clock_moved and not any(any(w[1:]) for w in writes):
+                return
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for scope, key_rows, alias_rows, grant_rows, secrets in writes:
+                    _write(db, "keys", "id", scope, key_rows)
+                    _write(db, "aliases", "name", scope, alias_rows)
+                    _write(db, "grants", "key_id", scope, grant_rows)
+                    for name, value in secrets:
+                        sealed = self._root.seal(_secret_name(scope, name).encode(), value)
+                        db.execute(
+                            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            (_secret_name(scope, name), sealed.hex()),
+                        )
+                if clock_moved:
+                    frozen, offset = clock
+                    state = {
+                        "frozen": frozen.isoformat() if frozen else None,
+                        "offset": offset.total_seconds(),
+                    }
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                        (_clock_name(account.id), json.dumps(state)),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._clocks[account.id] = clock
+            for scope, _, _, _, secrets in writes:
+                for name, value in secrets:
+                    self._secrets[(*scope, name)] = value
+
+
+def _doc(dumps: Any, doc_id: str, value: Any) -> str | None:
+    if value is None or (isinstance(value, list) and not value):
+        return None
+    return str(dumps(doc_id, value))
+
+
+def _write(
+    db: sqlite3.Connection, table: str, column: str, scope: tuple[str, str], rows: list[Any]
+) -> None:
+    # Table and column names come from the three calls in Store.save, never from input.
+    upsert = (
+        f"INSERT INTO {table} (account, region, {column}, doc) VALUES (?, ?, ?, ?) "
+        f"ON CONFLICT (account, region, {column}) DO UPDATE SET doc = excluded.doc"
+    )
+    delete = f"DELETE FROM {table} WHERE account = ? AND region = ? AND {column} = ?"
+    for name, doc in rows:
+        if doc is None:
+            db.execute(delete, (*scope, name))
+        else:
+            db.execute(upsert, (*scope, name, doc))
+
+
+def _secret_name(scope: tuple[str, str], name: str) -> str:
+    return f"secret:{name}:{scope[0]}:{scope[1]}"
+
+
+def _clock_name(account_id: str) -> str:
+    return f"clock:{account_id}"
