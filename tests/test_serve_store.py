@@ -1,0 +1,136 @@
+"""``kmslab serve --store``: keys survive a restart, a clean stop and a SIGKILL mid-writes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="signals and flock: POSIX")
+
+_DEADLINE = 60.0  # seconds any one wait may take before the test fails
+
+
+def _env() -> dict[str, str]:
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    return {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+@contextmanager
+def _serve(store: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``python -m kmslab serve --store STORE --port 0``; yields (process, endpoint URL)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    # A thread reads stdout: select() would not see lines already in the pipe's buffer.
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or ()], daemon=True)
+    reader.start()
+    try:
+        url = None
+        while url is None:
+            try:
+                line = lines.get(timeout=_DEADLINE)
+            except queue.Empty:
+                raise AssertionError("kmslab serve did not start in time") from None
+            if " on http://" in line:
+                url = line.split(" on ", 1)[1].split()[0]
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=_DEADLINE)
+        reader.join(timeout=_DEADLINE)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _client(url: str) -> Any:
+    return boto3.client(
+        "kms",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
+    )
+
+
+def test_keys_survive_a_clean_stop_and_a_sigkill(tmp_path: Path) -> None:
+    store = tmp_path / "kms.sqlite3"
+    with _serve(store) as (proc, url):
+        kms = _client(url)
+        first = kms.create_key(Description="before restart")["KeyMetadata"]["KeyId"]
+        early = kms.encrypt(KeyId=first, Plaintext=b"earlier")["CiphertextBlob"]
+        # A second server on the same store is refused, naming the owner; the store is intact.
+        second = subprocess.run(
+            [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=_DEADLINE,
+        )
+        assert second.returncode == 2
+        assert f"in use by process {proc.pid}" in second.stderr
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
+        proc.wait(timeout=_DEADLINE)
+
+    acked: list[tuple[str, bytes, bytes]] = []
+    with _serve(store) as (proc, url):
+        kms = _client(url)
+        assert kms.decrypt(CiphertextBlob=early)["Plaintext"] == b"earlier"
+        stop = threading.Event()
+
+        def writes() -> None:
+            n = 0
+            while not stop.is_set() and n < 10_000:
+                n += 1
+                try:
+                    key_id = kms.create_key(Description=f"write {n}")["KeyMetadata"]["KeyId"]
+                    kms.tag_resource(KeyId=key_id, Tags=[{"TagKey": "n", "TagValue": str(n)}])
+                    plaintext = f"acknowledged {n}".encode()
+                    blob = kms.encrypt(KeyId=key_id, Plaintext=plaintext)["CiphertextBlob"]
+                except Exception:  # the server died under us: this write is not acknowledged
+                    return
+                acked.append((key_id, plaintext, blob))
+
+        writer = threading.Thread(target=writes)
+        writer.start()
+        end = time.monotonic() + _DEADLINE
+        while len(acked) < 15 and time.monotonic() < end and writer.is_alive():
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)  # in the middle of the stream of writes
+        proc.wait(timeout=_DEADLINE)
+        stop.set()
+        writer.join(timeout=_DEADLINE)
+        assert len(acked) >= 15
+
+    with _serve(store) as (proc, url):
+        kms = _client(url)
+        assert kms.decrypt(CiphertextBlob=early)["Plaintext"] == b"earlier"
+        for key_id, plaintext, blob in acked:
+            meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+            assert meta["Enabled"] and meta["Description"].startswith("write ")
+            n = meta["Description"].split()[1]
+            assert kms.list_resource_tags(KeyId=key_id)["Tags"] == [{"TagKey": "n", "TagValue": n}]
+            assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == plaintext
+        # And the restarted server keeps working on the same store.
+        again = kms.encrypt(KeyId=first, Plaintext=b"after")["CiphertextBlob"]
+        assert kms.decrypt(CiphertextBlob=again)["Plaintext"] == b"after"
