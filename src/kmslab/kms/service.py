@@ -374,6 +374,9 @@ class LocalKMS:
         #: The store keeping this Region (the account's), or None: in memory only.
         self.store: Store | None = None
         self._saved_seq: int | None = None  # the newest key (by number) the store has seen
+        #: Request id -> the most recent failures (at most MAX_FAILURES), for kmslab.explain.
+        self.failures: OrderedDict[str, Failure] = OrderedDict()
+        _LIVE.add(self)
         aws_account.regions[region] = self
         try:
             aws_account._attach(self)
@@ -391,10 +394,6 @@ class LocalKMS:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-        #: Request id -> the most recent failures (at most MAX_FAILURES), for kmslab.explain.
-        self.failures: OrderedDict[str, Failure] = OrderedDict()
-        _LIVE.add(self)
 
     def __repr__(self) -> str:
         return f"LocalKMS(region={self.region!r}, account={self.account!r}, keys={len(self.keys)})"
