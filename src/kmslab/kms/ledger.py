@@ -823,6 +823,14 @@ LEDGER: tuple[Row, ...] = (
         "a bug in kmslab; AWS's KMSInternalException text is not recorded",
     ),
     Row(
+        "kmslab-store-unsaved",
+        "KMSInternalException",
+        "kmslab could not save this change to its store (<exception type>); it is in memory only.",
+        "inferred",
+        "a kmslab condition (LocalKMS(store=...) could not commit, e.g. a full disk); AWS's "
+        "KMSInternalException text is not recorded",
+    ),
+    Row(
         "kmslab-internal-material",
         "KMSInternalException",
         "kmslab internal error: <key ARN> has no key material.",
