@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -180,3 +181,50 @@ def test_errors_reach_the_cli_as_aws_errors(aws: AWS) -> None:
     missing = aws.run("describe-key", "--key-id", "alias/does-not-exist")  # CLI v1: 255
     assert missing.returncode == 255
     assert "NotFoundException" in missing.stderr and "DescribeKey" in missing.stderr
+
+
+@contextmanager
+def _served(store: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``kmslab serve --store STORE --port 0``; yields (process, endpoint URL)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    banner = ""
+    while " on http" not in banner:  # "keys kept in ..." comes first
+        banner = proc.stdout.readline()
+        assert banner, proc.stderr.read() if proc.stderr else ""
+    try:
+        yield proc, banner.split(" on ")[1].split()[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=TIMEOUT)
+
+
+def test_a_restart_on_the_same_store_decrypts_earlier_ciphertext(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    executable, home = _aws_executable(), tmp_path_factory.mktemp("aws-home-store")
+    store = tmp_path / "keys.sqlite3"
+    plaintext = b"\x00\x01 written before the restart \xfe\xff"
+    with _served(store) as (proc, url):
+        aws = AWS(executable, url, home)
+        key_id = aws("create-key", "--description", "kept")["KeyMetadata"]["KeyId"]
+        aws("create-alias", "--alias-name", "alias/kept", "--target-key-id", key_id)
+        out = aws("encrypt", "--key-id", "alias/kept",
+                  "--plaintext", _write(tmp_path / "plain.bin", plaintext))  # fmt: skip
+        blob = _write(tmp_path / "cipher.bin", base64.b64decode(out["CiphertextBlob"]))
+        proc.kill()  # no clean shutdown: what was answered was already committed
+        proc.wait(timeout=TIMEOUT)
+    with _served(store) as (proc, url):
+        aws = AWS(executable, url, home)
+        back = aws("decrypt", "--ciphertext-blob", blob)
+        assert base64.b64decode(back["Plaintext"]) == plaintext
+        assert back["KeyId"].endswith(key_id)
+        meta = aws("describe-key", "--key-id", "alias/kept")["KeyMetadata"]
+        assert meta["Description"] == "kept"
