@@ -42,6 +42,7 @@ __all__ = [
     "CleanupReport",
     "MetadataCard",
     "OpensslCheck",
+    "WideText",
     "card",
     "clean_up",
     "ml_dsa_mu",
@@ -53,9 +54,40 @@ __all__ = [
     "summarize",
     "track_created_keys",
     "try_call",
+    "wide",
 ]
 
 # -- readable values ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WideText:
+    """Text with long lines (a table): in a notebook it scrolls sideways instead of wrapping
+    mid-word; as plain text it is the text itself.
+
+    >>> lesson_text = wide("a   b\n1   2")
+    >>> print(repr(lesson_text))
+    a   b
+    1   2
+    >>> "overflow-x:auto" in lesson_text._repr_html_()
+    True
+    """
+
+    text: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        # JupyterLab wraps long output lines; a block of its own that scrolls keeps columns.
+        style = "overflow-x:auto;white-space:pre;margin:0;padding-bottom:6px"
+        return f'<pre style="{style}">{html.escape(self.text)}</pre>'
+
+
+def wide(text: str) -> WideText:
+    """Show ``text`` unwrapped, scrolling sideways when wider than the notebook."""
+    return WideText(text)
+
 
 
 def summarize(value: Any) -> Any:
