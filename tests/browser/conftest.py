@@ -18,7 +18,7 @@ from tests.browser.labserver import CHROMIUM_ARGS, REPO, LabServer
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 #: The window a workshop laptop shows; screenshots in docs/images/ have this width.
-VIEWPORT: ViewportSize = {"width": 1280, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
 
 
 def _missing(reason: str) -> None:

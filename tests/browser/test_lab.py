@@ -1,12 +1,19 @@
-"""Lessons 1 and 2 in JupyterLab in headless Chromium, checked the way a learner sees them.
+"""Every lesson in JupyterLab in headless Chromium (a 1400x1000 window), checked the way a
+learner sees it.
 
 Each test opens a lesson in a fresh JupyterLab workspace, clears its saved outputs and runs
-every cell from the Run menu, then uses the widgets with the mouse: it picks options in the
-dropdowns, clicks the buttons and reads what the page shows. Expected values come from the
-catalogue (:mod:`kmslab.specs`) and from the local KMS itself, never from the widget code.
+every cell from the Run menu. Then, for every lesson: no cell shows an error it is not meant
+to, every widget renders, no output is wider than the notebook unless it scrolls on purpose,
+no printed table wraps mid-line, no label is cut short, no image is broken or shrunk, and in
+the quiz no answer overlaps another and a click on each answer selects that answer. Lessons 1
+and 2 also have their widgets used with the mouse: options picked in the dropdowns, buttons
+clicked, and what the page shows compared with the catalogue (:mod:`kmslab.specs`) and the
+local KMS itself, never with the widget code.
 
 Screenshots go to ``KMSLAB_SCREENSHOTS`` when set (``make screenshots`` sets docs/images),
-else to a temporary folder.
+else to a temporary folder: one per lesson (``lessonNN.png``, the window at the lesson's first
+widget) and the README's close-ups. ``KMSLAB_PAGE_SHOTS=DIR`` also saves every lesson page by
+page, window after window, for a person to look through.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from playwright.sync_api import Locator, Page, expect
 from kmslab import specs
 from kmslab.exceptions import KMSError
 from kmslab.kms.service import LocalKMS
+from tests.browser import pagechecks
 from tests.browser.labserver import (
     REPO,
     LabServer,
@@ -36,6 +44,7 @@ from tests.browser.labserver import (
 
 pytestmark = pytest.mark.browser
 
+LESSONS = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "notebooks").glob("[0-9]*.ipynb"))
 LESSON_1 = "notebooks/01_creating_keys.ipynb"
 LESSON_2 = "notebooks/02_comparing_operations.ipynb"
 #: What varies from run to run in an AWS message: ARNs and key ids.
@@ -113,6 +122,106 @@ def refusal(spec: str, usage: str, operation: str, **params: Any) -> KMSError:
     return raised.value
 
 
+# -- every lesson ------------------------------------------------------------------------------
+
+
+def _saved_widget_cells(path: str) -> int:
+    """How many cells of the lesson file show a widget when run."""
+    mime = "application/vnd.jupyter.widget-view+json"
+    cells = json.loads((REPO / path).read_text())["cells"]
+    return sum(
+        any(mime in o.get("data", {}) for o in c.get("outputs", []))
+        for c in cells
+        if c["cell_type"] == "code"
+    )
+
+
+def _scroller(panel: Locator) -> Locator:
+    """The element that scrolls the notebook (JupyterLab 4's windowed panel)."""
+    return panel.locator(".jp-WindowedPanel-outer").first
+
+
+def _page_shots(page: Page, panel: Locator, folder: Path, stem: str) -> None:
+    """Save the whole lesson, one window at a time, as a reader scrolls through it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    scroller = _scroller(panel)
+    height, view = scroller.evaluate("(el) => [el.scrollHeight, el.clientHeight]")
+    top, n = 0, 0
+    while n < 40:
+        scroller.evaluate("(el, y) => { el.scrollTop = y; }", top)
+        page.wait_for_timeout(300)
+        page.screenshot(path=folder / f"{stem}-p{n:02d}.png")
+        n += 1
+        if top + view >= height:
+            break
+        top += view - 80
+
+
+def _check_quiz_answers(page: Page, quiz: Locator) -> list[str]:
+    """Click every answer of ``quiz`` where a reader would (its circle or box, then its text);
+    the faults: a click that selected another answer, or none."""
+    faults = []
+    for question in quiz.locator(".widget-radio-box").all():
+        for label in question.locator("label").all():
+            for target in (label.locator("input"), label):
+                target.scroll_into_view_if_needed()
+                box = target.bounding_box()
+                assert box is not None
+                page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                checked = [
+                    lab.inner_text().strip()
+                    for lab in question.locator("label").all()
+                    if lab.locator("input").is_checked()
+                ]
+                if checked != [label.inner_text().strip()]:
+                    faults.append(f"clicked {label.inner_text().strip()!r}, selected {checked}")
+    for answer in quiz.locator(".widget-checkbox").all():
+        box_input = answer.locator("input")
+        answer.scroll_into_view_if_needed()
+        box = box_input.bounding_box()
+        assert box is not None
+        before = box_input.is_checked()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        if box_input.is_checked() == before:
+            faults.append(f"clicking {answer.inner_text().strip()!r} did not tick it")
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    return faults
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: Path(p).stem)
+def test_lesson_reads_well(
+    path: str, page: Page, lab: LabServer, screenshot_dir: Path, page_errors: list[str]
+) -> None:
+    panel = run_lesson(page, lab, path)
+    stem = f"lesson{Path(path).stem.split('_')[0]}"
+
+    widgets_shown = pagechecks.widget_outputs(panel)
+    assert len(widgets_shown) == _saved_widget_cells(path)
+    assert [w for w in widgets_shown if not w["rendered"] or "children=" in w["text"]] == []
+    assert pagechecks.too_wide(panel) == []
+    assert pagechecks.wrapped_text(panel) == []
+    assert pagechecks.truncated_labels(panel) == []
+    assert pagechecks.image_faults(panel) == []
+
+    quizzes = panel.locator(".kmslab-widget").filter(
+        has=page.locator("h4", has_text=re.compile(r"^Quiz "))
+    )
+    expect(quizzes).to_have_count(1)
+    quiz = quizzes.first
+    assert pagechecks.answer_overlaps(quiz) == []
+    assert _check_quiz_answers(page, quiz) == []
+
+    # A widget's output area has no MIME type of its own (JupyterLab 4, ipywidgets 8).
+    first_widget = panel.locator(".jp-OutputArea-output:not([data-mime-type])").first
+    cell_of(first_widget).evaluate("(el) => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    page.screenshot(path=screenshot_dir / f"{stem}.png")
+    shots = os.environ.get("KMSLAB_PAGE_SHOTS")
+    if shots:
+        _page_shots(page, panel, Path(shots), stem)
+    assert page_errors == []
+
+
 # -- lesson 1: creating keys ---------------------------------------------------------------------
 
 
@@ -155,11 +264,11 @@ def test_lesson2_matrix_and_refused_operation(
 
     matrix = (
         panel.locator(".jp-OutputArea-output")
-        .filter(has=page.locator("table"))
-        .filter(has_text="GetPublicKey")
+        .filter(has_text="Data plane")
+        .filter(has_text="A-KEM")
         .first
     )
-    expect(matrix).to_contain_text("InvalidKeyUsageException")
+    expect(matrix).to_contain_text("IKU = InvalidKeyUsageException")
     matrix.scroll_into_view_if_needed()
     screenshot(page, cell_of(matrix), screenshot_dir / "lesson2-matrix.png")
 

@@ -131,6 +131,19 @@ def test_prediction_exercise_checks_the_ticked_boxes() -> None:
     assert "Correct! All 14 answers are right." in c.result.value
 
 
+def test_prediction_exercise_does_not_reveal_the_answer_to_an_empty_prediction() -> None:
+    c = widgets.prediction_exercise("ML_KEM_768", "ENCAPSULATE_DECAPSULATE").controls
+    c.check.click()
+    assert "Tick the operations" in c.result.value
+    assert "Encapsulate" not in c.result.value
+
+
+def test_every_widget_carries_the_css_that_wraps_its_labels() -> None:
+    box = widgets.quiz_widget(exercises.quiz("00"))
+    assert widgets.CSS_CLASS in box._dom_classes
+    assert ".widget-radio-box label" in box.children[0].value
+
+
 # -- quiz -------------------------------------------------------------------------------------
 
 
@@ -294,6 +307,35 @@ def test_benchmark_runner_runs_the_families_and_sizes_chosen() -> None:
     progress_bar, label = c.progress.children
     assert progress_bar.value == progress_bar.max == len(records)
     assert label.value.startswith(f"{len(records)}/{len(records)} ")
+
+
+def test_benchmark_runner_hides_the_plot_until_it_has_one() -> None:
+    # An Image without a value shows the browser's broken-image icon.
+    c = widgets.benchmark_runner(families=("hmac",)).controls
+    assert c.plot.layout.display == "none"
+    c.run.click()
+    assert c.plot.layout.display != "none"
+
+
+def test_benchmark_runner_clears_the_last_run_when_asked_for_nothing() -> None:
+    c = widgets.benchmark_runner(families=("hmac",)).controls
+    c.run.click()
+    c.families["hmac"].value = False
+    c.run.click()
+    progress_bar, label = c.progress.children
+    assert "Choose at least one family." in c.table.value and c.state.results is None
+    assert c.plot.layout.display == "none" and progress_bar.value == 0 and label.value == "0/1 "
+
+
+def test_benchmark_runner_says_when_nothing_was_measurable() -> None:
+    # SM2 keys exist, but kmslab has no SM2 cryptography: no stale "12/12" from a past run.
+    c = widgets.benchmark_runner(families=("hmac",)).controls
+    c.run.click()
+    c.families["hmac"].value = False
+    c.families["sm2"].value = True
+    c.run.click()
+    progress_bar, label = c.progress.children
+    assert progress_bar.value == 0 and "nothing measurable" in label.value
 
 
 def test_benchmark_runner_needs_a_family_and_a_size() -> None:

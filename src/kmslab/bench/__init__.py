@@ -58,6 +58,7 @@ from kmslab.bench.records import (
     OPERATIONS_BY_KIND,
     Environment,
     Mode,
+    Ratio,
     Record,
     Results,
     Task,
@@ -65,6 +66,9 @@ from kmslab.bench.records import (
     format_size,
     format_table,
     format_time,
+    implementation,
+    ratio,
+    warnings,
 )
 from kmslab.bench.run import (
     benchmark,
@@ -81,10 +85,11 @@ from kmslab.bench.timing import time_callable
 
 __all__ = [
     "FAMILIES", "KMS_API", "LAYERS", "MESSAGE_BYTES", "MODES", "OPERATIONS_BY_KIND",
-    "Environment", "HarnessCheck", "Mode", "OpenSSLRatio", "Progress", "Record", "Results",
-    "Task", "TerminalProgress", "benchmark", "by_strength", "default_progress", "environment",
+    "Environment", "HarnessCheck", "Mode", "OpenSSLRatio", "Progress", "Ratio", "Record",
+    "Results", "Task", "TerminalProgress", "benchmark", "by_strength", "default_progress",
+    "environment",
     "format_by_strength", "format_openssl", "format_size", "format_table", "format_time",
-    "harness_overhead", "notebook_progress", "parse_openssl_speed", "plan", "read_json",
-    "run_openssl_speed", "select_specs", "strength_groups", "time_callable", "write_csv",
-    "write_json",
+    "harness_overhead", "implementation", "notebook_progress", "parse_openssl_speed", "plan",
+    "ratio", "read_json", "run_openssl_speed", "select_specs", "strength_groups",
+    "time_callable", "warnings", "write_csv", "write_json",
 ]  # fmt: skip

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kmslab import specs
-from kmslab.bench.records import Record
+from kmslab.bench.records import Record, format_time
 
 __all__ = [
     "plot_by_strength",
@@ -32,7 +32,42 @@ __all__ = [
     "plot_sizes",
 ]
 
-_LAYER_COLOURS = {"primitive": "tab:blue", "kms": "tab:orange"}
+#: Okabe and Ito's palette, told apart with every common kind of colour blindness.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+_LAYER_COLOURS = {"primitive": OKABE_ITO[0], "kms": OKABE_ITO[1]}
+#: Smallest font of any label: readable at 100% zoom when a figure is shown at 100 dpi.
+_FONT = 9
+
+
+def _time_axis(axis: Any) -> None:
+    """Log-scale time ticks written with their unit (12.3 µs, 4 ms), not bare seconds."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda x, _: format_time(x)))
+
+
+def _quartile_err(rows: Sequence[Record], invert: bool = False) -> list[list[float]]:
+    """Error bars from the quartiles (an IQR bar around the median), for times or rates."""
+    low, high = [], []
+    for r in rows:
+        q1, q3 = (r.q1_s, r.q3_s) if not math.isnan(r.q1_s) else (r.median_s, r.median_s)
+        if invert:  # operations per second: the slow quartile is the low rate
+            low.append(max(r.ops_per_s - 1 / q3, 0.0))
+            high.append(max(1 / q1 - r.ops_per_s, 0.0))
+        else:
+            low.append(max(r.median_s - q1, 0.0))
+            high.append(max(q3 - r.median_s, 0.0))
+    return [low, high]
+
+
+def _impl_note(r: Record) -> str:
+    """The library, when it is not the OpenSSL most rows use: a slow library is not a slow
+    algorithm."""
+    return (
+        f" [{r.implementation.split(' ')[0]}]"
+        if "OpenSSL" not in (r.implementation or "OpenSSL")
+        else ""
+    )
 
 
 def _axes(ax: Any, size: tuple[float, float]) -> Any:
@@ -65,13 +100,14 @@ def _smallest_message(records: Iterable[Record]) -> list[Record]:
 
 def _label(r: Record) -> str:
     alg = f" {r.algorithm}" if r.algorithm and r.algorithm != r.key_spec else ""
-    return f"{r.key_spec} {r.operation}{alg}"
+    return f"{r.key_spec} {r.operation}{alg}{_impl_note(r)}"
 
 
 def plot_ops_per_second(
     records: Iterable[Record], *, operations: Sequence[str] | None = None, ax: Any = None
 ) -> Any:
-    """Operations per second by algorithm (log scale), both layers side by side.
+    """Operations per second by algorithm (log scale), both layers side by side, with the
+    interquartile range as error bars; rows from a library other than OpenSSL say which.
 
     Each (spec, operation, algorithm) at its smallest message size; ``operations`` narrows.
     """
@@ -79,21 +115,23 @@ def plot_ops_per_second(
         r for r in _smallest_message(records) if operations is None or r.operation in operations
     ]
     labels = list(dict.fromkeys(_label(r) for r in rows))
-    ax = _axes(ax, (8, max(3.0, 0.22 * len(labels) + 1)))
+    ax = _axes(ax, (9, max(3.0, 0.3 * len(labels) + 1.2)))
     ys = {label: i for i, label in enumerate(labels)}
     layers = sorted({r.layer for r in rows}, key=["primitive", "kms"].index)
     height = 0.8 / max(len(layers), 1)
     for j, layer in enumerate(layers):
         mine = [r for r in rows if r.layer == layer]
         ax.barh([ys[_label(r)] + j * height for r in mine], [r.ops_per_s for r in mine],
-                height=height, color=_LAYER_COLOURS[layer], label=layer)  # fmt: skip
+                height=height, color=_LAYER_COLOURS[layer], label=layer,
+                xerr=_quartile_err(mine, invert=True), error_kw={"elinewidth": 1, "capsize": 2},
+                )  # fmt: skip
     ax.set_yticks([i + height * (len(layers) - 1) / 2 for i in range(len(labels))], labels,
-                  fontsize=7)  # fmt: skip
+                  fontsize=_FONT)  # fmt: skip
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("operations per second (log scale)")
+    ax.set_xlabel("operations per second (log scale; whiskers: q1 to q3)")
     ax.set_title("Operations per second")
-    _legend(ax, fontsize=8)
+    _legend(ax, fontsize=_FONT)
     return ax.figure
 
 
@@ -107,23 +145,25 @@ def plot_latency_vs_size(records: Iterable[Record], *, ax: Any = None) -> Any:
     rows = [r for r in _measured(records) if r.family == "aes" and r.operation != "keygen"]
     for op in ("encrypt", "decrypt"):
         for layer in ("primitive", "kms"):
-            pts = sorted((r.message_bytes, r.median_s, r.iqr_s) for r in rows
-                         if r.operation == op and r.layer == layer)  # fmt: skip
-            if pts:
-                ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] / 2 for p in pts],
+            mine = sorted((r for r in rows if r.operation == op and r.layer == layer),
+                          key=lambda r: r.message_bytes)  # fmt: skip
+            if mine:
+                ax.errorbar([r.message_bytes for r in mine], [r.median_s for r in mine],
+                            yerr=_quartile_err(mine),
                             fmt="o-" if op == "encrypt" else "s--", color=_LAYER_COLOURS[layer],
                             label=f"{op}, {layer}", capsize=2)  # fmt: skip
     alg = specs.get("SYMMETRIC_DEFAULT").algorithm("SYMMETRIC_DEFAULT")
     if alg is not None and alg.max_plaintext_bytes:
         ax.axvline(alg.max_plaintext_bytes, color="grey", linestyle=":")
         ax.annotate(f"Encrypt limit: {alg.max_plaintext_bytes} B", (alg.max_plaintext_bytes, 0.9),
-                    xycoords=("data", "axes fraction"), fontsize=8, ha="center")  # fmt: skip
+                    xycoords=("data", "axes fraction"), fontsize=_FONT, ha="center")  # fmt: skip
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("message bytes")
-    ax.set_ylabel("seconds per operation")
+    _time_axis(ax.yaxis)
+    ax.set_xlabel("message size (bytes, log scale)")
+    ax.set_ylabel("time per operation (log scale)")
     ax.set_title("AES-256-GCM: time against message size")
-    _legend(ax, fontsize=8)
+    _legend(ax, fontsize=_FONT)
     return ax.figure
 
 
@@ -140,13 +180,15 @@ def plot_sign_verify(records: Iterable[Record], *, layer: str = "primitive", ax:
             pairs.setdefault(f"{r.key_spec}\n{r.algorithm}", {})[r.operation] = r.ops_per_s
     names = [n for n, ops in pairs.items() if len(ops) == 2]
     xs = range(len(names))
-    ax.bar([x - 0.2 for x in xs], [pairs[n]["sign"] for n in names], 0.4, label="sign")
-    ax.bar([x + 0.2 for x in xs], [pairs[n]["verify"] for n in names], 0.4, label="verify")
-    ax.set_xticks(list(xs), names, rotation=60, ha="right", fontsize=6)
+    ax.bar([x - 0.2 for x in xs], [pairs[n]["sign"] for n in names], 0.4, label="sign",
+           color=OKABE_ITO[5])  # fmt: skip
+    ax.bar([x + 0.2 for x in xs], [pairs[n]["verify"] for n in names], 0.4, label="verify",
+           color=OKABE_ITO[4])  # fmt: skip
+    ax.set_xticks(list(xs), names, rotation=60, ha="right", fontsize=_FONT - 1)
     ax.set_yscale("log")
     ax.set_ylabel("operations per second (log scale)")
     ax.set_title(f"Sign vs verify ({layer})")
-    _legend(ax, fontsize=8)
+    _legend(ax, fontsize=_FONT)
     return ax.figure
 
 
@@ -162,14 +204,15 @@ def plot_sizes(records: Iterable[Record], *, ax: Any = None) -> Any:
             artifact[r.key_spec] = max(artifact.get(r.key_spec, 0), r.artifact_bytes)
     names = list(dict.fromkeys([*public, *artifact]))
     xs = range(len(names))
-    ax.bar([x - 0.2 for x in xs], [public.get(n, 0) for n in names], 0.4, label="public key (DER)")
+    ax.bar([x - 0.2 for x in xs], [public.get(n, 0) for n in names], 0.4, label="public key (DER)",
+           color=OKABE_ITO[0])  # fmt: skip
     ax.bar([x + 0.2 for x in xs], [artifact.get(n, 0) for n in names], 0.4,
-           label="signature / MAC / KEM ciphertext")  # fmt: skip
-    ax.set_xticks(list(xs), names, rotation=60, ha="right", fontsize=6)
+           label="signature / MAC / KEM ciphertext", color=OKABE_ITO[2])  # fmt: skip
+    ax.set_xticks(list(xs), names, rotation=60, ha="right", fontsize=_FONT - 1)
     ax.set_yscale("log")
     ax.set_ylabel("bytes (log scale)")
     ax.set_title("Sizes")
-    _legend(ax, fontsize=8)
+    _legend(ax, fontsize=_FONT)
     return ax.figure
 
 
@@ -180,32 +223,51 @@ def plot_by_strength(
     layer: str = "primitive",
     ax: Any = None,
 ) -> Any:
-    """Time per operation against security strength (the catalogue's ``security_bits``).
+    """Time per operation, grouped by security strength (the catalogue's ``security_bits``):
+    one labelled bar per (key spec, operation), median with the interquartile range, the
+    weakest group on top, so RSA-3072 is read against P-256 and not against P-521.
 
-    Compare like with like: at 128 bits RSA-3072, P-256, Ed25519, ML-DSA-44 and ML-KEM-512
-    stand in one column (see :func:`kmslab.bench.strength_groups`).
+    Bars are coloured by operation; rows computed by a library other than OpenSSL say which
+    (see :func:`kmslab.bench.strength_groups` for the groups).
     """
-    ax = _axes(ax, (7, 4.5))
-    rows = [r for r in _smallest_message(records) if r.layer == layer and r.operation in operations]
-    markers = dict(zip(operations, "ovs^DP", strict=False))
-    families = list(dict.fromkeys(r.family for r in rows))
-    colours = {f: f"C{i}" for i, f in enumerate(families)}
-    for r in rows:
-        ax.scatter(
-            r.security_bits, r.median_s, marker=markers[r.operation], color=colours[r.family]
-        )
-        ax.annotate(f"{r.key_spec} {r.operation}", (r.security_bits, r.median_s), fontsize=5,
-                    xytext=(3, 2), textcoords="offset points")  # fmt: skip
-    for f in families:
-        ax.scatter([], [], color=colours[f], label=f)
-    for op in sorted({r.operation for r in rows}, key=list(operations).index):
-        ax.scatter([], [], marker=markers[op], color="grey", label=op)
-    ax.set_yscale("log")
-    ax.set_xticks(sorted({r.security_bits for r in rows}))
-    ax.set_xlabel("security strength (bits)")
-    ax.set_ylabel("seconds per operation (log scale)")
-    ax.set_title(f"Time by security strength ({layer})")
-    _legend(ax, fontsize=7, ncol=2)
+    ops = list(operations)
+    rows = [r for r in _smallest_message(records) if r.layer == layer and r.operation in ops]
+    rows.sort(key=lambda r: (r.security_bits, ops.index(r.operation), r.median_s))
+    y, ys, groups = 0.0, [], []  # a gap between strength groups
+    for i, r in enumerate(rows):
+        if i and r.security_bits != rows[i - 1].security_bits:
+            y += 0.8
+        if not groups or groups[-1][0] != r.security_bits:
+            groups.append((r.security_bits, y))
+        ys.append(y)
+        y += 1
+    ax = _axes(ax, (9, max(3.0, 0.32 * y + 1.5)))
+    palette = (OKABE_ITO[5], OKABE_ITO[4], OKABE_ITO[2], OKABE_ITO[3], OKABE_ITO[1], OKABE_ITO[0])
+    colours = {op: palette[i % len(palette)] for i, op in enumerate(ops)}
+    shared = {(r.key_spec, r.operation) for r in rows}
+    several = {k for k in shared if sum((r.key_spec, r.operation) == k for r in rows) > 1}
+
+    def name(r: Record) -> str:
+        alg = f" {r.algorithm}" if (r.key_spec, r.operation) in several else ""
+        return f"{r.key_spec} {r.operation}{alg}{_impl_note(r)}"
+
+    for op in ops:
+        mine = [(yy, r) for yy, r in zip(ys, rows, strict=True) if r.operation == op]
+        if mine:
+            ax.barh([yy for yy, _ in mine], [r.median_s for _, r in mine], height=0.75,
+                    color=colours[op], label=op, xerr=_quartile_err([r for _, r in mine]),
+                    error_kw={"elinewidth": 1, "capsize": 2})  # fmt: skip
+    ax.set_yticks(ys, [name(r) for r in rows], fontsize=_FONT)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    _time_axis(ax.xaxis)
+    for bits, top in groups:
+        ax.axhline(top - 0.9, color="grey", linewidth=0.6)
+        ax.annotate(f"{bits}-bit security", (0.995, top - 0.5), xycoords=("axes fraction", "data"),
+                    ha="right", va="center", fontsize=_FONT, fontweight="bold")  # fmt: skip
+    ax.set_xlabel("time per operation (log scale; bar: median, whiskers: q1 to q3)")
+    ax.set_title(f"Time by security strength ({layer} layer)")
+    _legend(ax, fontsize=_FONT, loc="upper left", bbox_to_anchor=(1.01, 1), title="operation")
     return ax.figure
 
 

@@ -52,6 +52,31 @@ SLOW_KEYGEN_S = 0.01
 #: When several algorithms of a usage do the same work with another hash (RSA PSS with
 #: SHA-256/384/512), the quick and test modes time the SHA-256 one.
 PREFERRED_HASH = "SHA256"
+#: A measurement whose interquartile range exceeds this fraction of its median is flagged:
+#: the machine was busy, and the figure should not be read closely.
+SPREAD_WARNING = 0.5
+
+#: Which library does the cryptography of a row, so a slow library is not read as a slow
+#: algorithm: (key spec, algorithm) first, then key spec, then family. The kms layer runs
+#: the same library behind a boto3 call.
+_OPENSSL = "OpenSSL via cryptography"
+IMPLEMENTATIONS: dict[str, str] = {
+    # FIPS 203 ML-KEM-512 is not in cryptography: kyber-py, in pure Python (kmslab.crypto.mlkem).
+    "ML_KEM_512": "kyber-py (pure Python)",
+    # RFC 8032 Ed25519ph is not in cryptography: pycryptodome (kmslab.crypto.edwards).
+    "ED25519_PH_SHA_512": "pycryptodome",
+}
+
+
+def implementation(key_spec: str, algorithm: str = "") -> str:
+    """The library that computes a row's cryptography.
+
+    >>> implementation("ML_KEM_512"), implementation("ML_KEM_768")
+    ('kyber-py (pure Python)', 'OpenSSL via cryptography')
+    >>> implementation("ECC_NIST_EDWARDS25519", "ED25519_PH_SHA_512")
+    'pycryptodome'
+    """
+    return IMPLEMENTATIONS.get(algorithm) or IMPLEMENTATIONS.get(key_spec) or _OPENSSL
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +86,10 @@ class Mode:
     ``strengths``: ``"all"`` specs, each family's weakest and strongest (``"ends"``), or only
     its weakest, by the catalogue's ``security_bits``. ``all_algorithms=False`` times one
     algorithm per distinct kind of work (per RSA padding, say) instead of every hash.
+
+    How many samples an operation gets is set by time, not by a fixed count: as many rounds
+    (one sample of each layer, in turns) as fit in ``budget_s``, at least ``samples`` (the
+    floor a median and an IQR need) and at most ``max_samples``.
     """
 
     name: str
@@ -73,6 +102,9 @@ class Mode:
     strengths: Literal["all", "ends", "weakest"]
     all_algorithms: bool
     openssl_seconds: int = 1
+    #: Seconds to spend on one operation, both layers together (see the class docstring).
+    budget_s: float = 0.0
+    max_samples: int = 5
 
     def __post_init__(self) -> None:
         if min(self.samples, self.keygen_samples, self.slow_keygen_samples) < 5:
@@ -87,21 +119,21 @@ MODES: dict[str, Mode] = {
         Mode(
             name="test", min_sample_s=0.002, samples=5, warmup_s=0.001,
             keygen_samples=5, slow_keygen_samples=5, message_sizes=(16, 4 * _KIB, _MIB),
-            strengths="weakest", all_algorithms=False,
+            strengths="weakest", all_algorithms=False, budget_s=0.02, max_samples=9,
         ),
         # Workshops: about 30 s on two cores; every family, its weakest and strongest spec.
         Mode(
             name="quick", min_sample_s=0.02, samples=5, warmup_s=0.01,
             keygen_samples=5, slow_keygen_samples=5,
             message_sizes=(16, _KIB, 4 * _KIB, 64 * _KIB, _MIB),
-            strengths="ends", all_algorithms=False,
+            strengths="ends", all_algorithms=False, budget_s=0.25, max_samples=25,
         ),
         # Careful numbers: every spec and algorithm, 30 RSA keys per layer for the tail.
         Mode(
             name="full", min_sample_s=0.1, samples=7, warmup_s=0.05,
             keygen_samples=15, slow_keygen_samples=30,
             message_sizes=(16, 64, 256, _KIB, 4 * _KIB, 16 * _KIB, 64 * _KIB, 256 * _KIB, _MIB),
-            strengths="all", all_algorithms=True,
+            strengths="all", all_algorithms=True, budget_s=1.5, max_samples=51,
         ),
     )
 }  # fmt: skip
@@ -152,6 +184,18 @@ class Record:
     artifact_bytes: int | None = None
     catalogue_bytes: int | None = None
     overhead_bytes: int | None = None
+    #: First and third quartiles of the per-call times (the IQR is their difference).
+    q1_s: float = math.nan
+    q3_s: float = math.nan
+    #: The library that did the cryptography (:func:`implementation`).
+    implementation: str = ""
+    #: Whether the kms layer was sampled in turns with the primitive layer (same noise).
+    interleaved: bool = False
+
+    @property
+    def spread(self) -> float:
+        """The interquartile range as a fraction of the median (NaN when not measured)."""
+        return self.iqr_s / self.median_s if self.median_s else math.nan
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data (NaN becomes None)."""
@@ -300,22 +344,105 @@ def format_size(n: int) -> str:
     return f"{n} B"
 
 
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """How many times longer one measured operation takes than another, as a range: the
+    median ratio, and the ratios of the quartiles that bound it (``low`` = q1 / other q3,
+    ``high`` = q3 / other q1). On a noisy machine the range is wide: read it, not the median.
+
+    >>> r = Ratio(12.0, 8.0, 20.0)
+    >>> str(r)
+    '12x (8x to 20x)'
+    """
+
+    median: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        def show(x: float) -> str:
+            return f"{x:.2g}x" if x < 10 else f"{x:,.0f}x"
+
+        return f"{show(self.median)} ({show(self.low)} to {show(self.high)})"
+
+
+def ratio(slow: Record, fast: Record) -> Ratio:
+    """``slow``'s time over ``fast``'s: the median ratio and the quartile bounds.
+
+    >>> nan = float("nan")
+    >>> a = Record("A", "f", "op", "", 0, "primitive", 128, 2.0, 1.0, 0.5, 5, 1, 1.0, 3.0, 3.0,
+    ...            q1_s=1.5, q3_s=2.5)
+    >>> b = Record("B", "f", "op", "", 0, "primitive", 128, 1.0, 0.5, 1.0, 5, 1, 0.5, 1.5, 1.5,
+    ...            q1_s=0.75, q3_s=1.25)
+    >>> str(ratio(a, b))
+    '2x (1.2x to 3.3x)'
+    """
+    return Ratio(slow.median_s / fast.median_s, slow.q1_s / fast.q3_s, slow.q3_s / fast.q1_s)
+
+
+def warnings(records: Iterable[Record]) -> list[str]:
+    """What a reader must know before trusting the figures: measurements whose spread is
+    large (IQR over :data:`SPREAD_WARNING` of the median), and full KMS calls that came out
+    faster than the cryptography they contain (only noise does that).
+
+    >>> a = Record("A", "f", "sign", "", 0, "primitive", 128, 2.0, 1.5, 0.5, 5, 1, 1.0, 3.0, 3.0)
+    >>> b = dataclasses.replace(a, layer="kms", median_s=1.0, iqr_s=0.1)
+    >>> for line in warnings([a, b]): print(line)  # doctest: +NORMALIZE_WHITESPACE
+    A sign [primitive]: the spread (IQR) is 75% of the median; the machine was busy.
+    A sign: the full KMS call (1 s) came out faster than the cryptography inside it (2 s):
+    noise; run again.
+    """
+    rows = [r for r in records if r.applicable and not math.isnan(r.median_s)]
+    out = []
+    for r in rows:
+        if r.spread > SPREAD_WARNING:
+            out.append(
+                f"{r.key_spec} {r.operation}{' ' + r.algorithm if r.algorithm else ''} [{r.layer}]:"
+                f" the spread (IQR) is {r.spread:.0%} of the median; the machine was busy."
+            )
+    inner = {
+        (r.key_spec, r.operation, r.algorithm, r.message_bytes): r
+        for r in rows
+        if r.layer == "primitive"
+    }
+    for r in rows:
+        below = inner.get((r.key_spec, r.operation, r.algorithm, r.message_bytes))
+        if r.layer == "kms" and below is not None and r.median_s < below.median_s:
+            out.append(
+                f"{r.key_spec} {r.operation}{' ' + r.algorithm if r.algorithm else ''}: the full "
+                f"KMS call ({format_time(r.median_s)}) came out faster than the cryptography "
+                f"inside it ({format_time(below.median_s)}): noise; run again."
+            )
+    return out
+
+
+def _flags(r: Record) -> str:
+    if r.applicable and not math.isnan(r.median_s) and r.spread > SPREAD_WARNING:
+        return f"! spread {r.spread:.0%}"
+    return ""
+
+
 def format_table(records: Iterable[Record]) -> str:
-    """An aligned text table of records: times per operation, sizes, and why n/a."""
-    head = ("key spec", "operation", "algorithm", "message", "layer", "median", "IQR",
-            "ops/s", "samples", "artifact B", "public key B", "note")  # fmt: skip
+    """An aligned text table of records: times per operation with their quartiles, the
+    library that did the work, sizes, and why n/a. A ``!`` marks a noisy measurement."""
+    head = ("key spec", "operation", "algorithm", "message", "layer", "median", "q1 to q3",
+            "ops/s", "samples", "artifact B", "public key B", "implementation", "note")  # fmt: skip
     rows = [head]
     for r in records:
+        note = "; ".join(x for x in (_flags(r), r.note) if x)
+        quartiles = (
+            "n/a" if math.isnan(r.q1_s) else f"{format_time(r.q1_s)} to {format_time(r.q3_s)}"
+        )
         rows.append(
             (
                 r.key_spec, r.operation, r.algorithm or "-",
                 format_size(r.message_bytes) if r.message_bytes else "-", r.layer,
-                format_time(r.median_s), format_time(r.iqr_s),
+                format_time(r.median_s), quartiles,
                 "n/a" if math.isnan(r.ops_per_s) else f"{r.ops_per_s:,.0f}",
                 f"{r.samples}x{r.loops}" if r.applicable else "-",
                 "-" if r.artifact_bytes is None else str(r.artifact_bytes),
                 "-" if r.public_key_bytes is None else str(r.public_key_bytes),
-                r.note,
+                r.implementation or "-", note,
             )
         )  # fmt: skip
     widths = [max(len(row[c]) for row in rows) for c in range(len(head))]

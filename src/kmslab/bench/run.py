@@ -34,8 +34,9 @@ from kmslab.bench.records import (
     _mode,
     environment,
     format_time,
+    implementation,
 )
-from kmslab.bench.timing import _run, _summary, time_callable
+from kmslab.bench.timing import _run, _summary, time_callable, time_interleaved
 from kmslab.crypto import family
 
 __all__ = [
@@ -194,6 +195,53 @@ def _time_keygen(s: Subject, t: Task, m: Mode) -> tuple[list[float], int]:
     )
 
 
+def _common(t: Task) -> dict[str, Any]:
+    alg = t.algorithm
+    return {
+        "key_spec": t.info.name,
+        "family": t.info.family,
+        "operation": t.operation,
+        "algorithm": alg.name if alg else "",
+        "message_bytes": t.message_bytes,
+        "layer": t.layer,
+        "security_bits": t.info.security_bits,
+        "key_bits": t.info.key_bits,
+        "implementation": implementation(t.info.name, alg.name if alg else ""),
+    }
+
+
+def _measure_interleaved(s: Subject, tasks: list[Task], m: Mode) -> list[Record]:
+    """Time the same operation on both layers in turns (see :func:`time_interleaved`), so
+    noise hits the cryptography and the full KMS call alike and their ratio means something."""
+    alg = tasks[0].algorithm
+    assert alg is not None
+    calls = [s.calls(t)[t.operation] for t in tasks]
+    timed = time_interleaved(
+        [fn for fn, _, _ in calls],
+        min_sample_s=m.min_sample_s,
+        min_samples=m.samples,
+        budget_s=m.budget_s,
+        max_samples=max(m.samples, m.max_samples),
+        warmup_s=m.warmup_s,
+    )
+    public, private = s.key_sizes()
+    return [
+        Record(
+            **_common(t),
+            **_summary(per_call),
+            samples=len(per_call),
+            loops=loops,
+            public_key_bytes=public,
+            private_key_bytes=private,
+            artifact_bytes=artifact,
+            catalogue_bytes=catalogue_bytes(alg),
+            overhead_bytes=over,
+            interleaved=True,
+        )
+        for t, (_, artifact, over), (per_call, loops) in zip(tasks, calls, timed, strict=True)
+    ]
+
+
 def _measure(s: Subject, t: Task, m: Mode) -> Record:
     alg = t.algorithm
     common: dict[str, Any] = {
@@ -205,6 +253,7 @@ def _measure(s: Subject, t: Task, m: Mode) -> Record:
         "layer": t.layer,
         "security_bits": t.info.security_bits,
         "key_bits": t.info.key_bits,
+        "implementation": implementation(t.info.name, alg.name if alg else ""),
     }
     limit = alg.max_plaintext_bytes if alg and alg.kind == "encryption" else None
     if t.layer == "kms" and limit is not None and t.message_bytes > limit:
@@ -261,15 +310,48 @@ def benchmark(
     env = environment(m.name)
     client = kmslab.client("local") if any(t.layer == "kms" for t in tasks) else None
     subjects: dict[str, Subject] = {}
-    records = []
-    for done, task in enumerate(tasks, 1):
-        info = task.info
+    records: list[Record] = []
+    done = 0
+    for group in _layer_groups(tasks):
+        info = group[0].info
         subject = subjects.setdefault(info.name, Subject(info, family(info.family), client))
-        records.append(_measure(subject, task, m))
+        if _interleavable(group):
+            records += _measure_interleaved(subject, group, m)
+        else:
+            records += [_measure(subject, task, m) for task in group]
+        done += len(group)
         if progress is not None:
-            progress(done, len(tasks), task.label)
+            progress(done, len(tasks), group[-1].label)
     env = replace(env, load_average_after=_load_average())
     return Results(tuple(records), env, tuple(notes))
+
+
+def _layer_groups(tasks: list[Task]) -> list[list[Task]]:
+    """Consecutive tasks that differ only in their layer, together (plan() keeps them so)."""
+    groups: list[list[Task]] = []
+    for t in tasks:
+        key = (t.info.name, t.operation, t.algorithm, t.message_bytes, t.message_type)
+        last = groups[-1][0] if groups else None
+        if last is not None and key == (
+            last.info.name,
+            last.operation,
+            last.algorithm,
+            last.message_bytes,
+            last.message_type,
+        ):
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    return groups
+
+
+def _interleavable(group: list[Task]) -> bool:
+    """Both layers of an operation that both can do (not key generation, not over a limit)."""
+    alg = group[0].algorithm
+    if len(group) < 2 or alg is None:
+        return False
+    limit = alg.max_plaintext_bytes if alg.kind == "encryption" else None
+    return limit is None or group[0].message_bytes <= limit
 
 
 def strength_groups() -> dict[int, list[str]]:

@@ -89,7 +89,6 @@ def wide(text: str) -> WideText:
     return WideText(text)
 
 
-
 def summarize(value: Any) -> Any:
     """A readable copy of a KMS response: blobs become ``'<n bytes>'``, dates ISO strings.
 

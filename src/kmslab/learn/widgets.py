@@ -59,10 +59,48 @@ __all__ = [
 ]
 
 
+#: The class every box of this module carries, and the CSS it brings: labels of radio buttons
+#: and checkboxes wrap inside the widget's width instead of running past it (so one answer
+#: never lies under another's label and each click selects the answer clicked), and buttons
+#: are as wide as their text. Scoped to the class, so nothing else on the page changes.
+CSS_CLASS = "kmslab-widget"
+_CSS = f"""<style>
+.{CSS_CLASS} .widget-radio-box {{ width: 100%; height: auto; }}
+.{CSS_CLASS} .widget-radio-box label {{
+  height: auto; min-height: var(--jp-widgets-inline-height); line-height: 1.35;
+  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere;
+  align-items: flex-start; padding: 3px 0; box-sizing: border-box;
+}}
+.{CSS_CLASS} .widget-radio-box label input {{ flex: none; margin-top: 2px; }}
+.{CSS_CLASS} .widget-vbox > .widget-checkbox {{
+  height: auto; width: calc(100% - 2 * var(--jp-widgets-margin));
+}}
+.{CSS_CLASS} .widget-checkbox label {{
+  height: auto; line-height: 1.35; white-space: normal; overflow-wrap: anywhere;
+  align-items: flex-start; padding: 3px 0;
+}}
+.{CSS_CLASS} .widget-checkbox label input {{ flex: none; margin-top: 2px; }}
+.{CSS_CLASS} .jupyter-button {{ width: auto; min-width: 6em; }}
+.{CSS_CLASS} pre {{ overflow-x: auto; white-space: pre; }}
+</style>"""
+
+
 def _box(children: Sequence[Any], **controls: Any) -> Any:
-    box = w.VBox(list(children))
+    box = w.VBox([w.HTML(_CSS), *children], layout=w.Layout(max_width="100%"))
+    box.add_class(CSS_CLASS)
     box.controls = SimpleNamespace(**controls)
     return box
+
+
+def _row(children: Sequence[Any]) -> Any:
+    """Controls side by side, wrapping onto the next line when the notebook is narrow."""
+    return w.HBox(list(children), layout=w.Layout(flex_flow="row wrap"))
+
+
+def _button(description: str, **kwargs: Any) -> Any:
+    """A button as wide as its label (ipywidgets' default width cuts long labels short)."""
+    layout = w.Layout(width="auto", align_self="flex-start")
+    return w.Button(description=description, layout=layout, **kwargs)
 
 
 def _result() -> Any:
@@ -112,7 +150,7 @@ def key_creator(client: Any) -> Any:
     """
     usage = w.Dropdown(options=list(specs.KEY_USAGES), value="ENCRYPT_DECRYPT", description="Usage")
     spec = w.Dropdown(options=spec_options(usage.value), description="Key spec")
-    create = w.Button(description="Create key", button_style="primary")
+    create = _button("Create key", button_style="primary")
     result = _result()
 
     def on_usage(change: dict[str, Any]) -> None:
@@ -124,7 +162,7 @@ def key_creator(client: Any) -> Any:
     usage.observe(on_usage, names="value")
     create.on_click(on_create)
     return _box(
-        [w.HBox([usage, spec, create]), result],
+        [_row([usage, spec, create]), result],
         usage=usage,
         spec=spec,
         create=create,
@@ -172,7 +210,7 @@ def operation_explorer(matrix: Matrix) -> Any:
     pair.observe(update, names="value")
     operation.observe(update, names="value")
     update()
-    return _box([w.HBox([pair, operation]), result], pair=pair, operation=operation, result=result)
+    return _box([_row([pair, operation]), result], pair=pair, operation=operation, result=result)
 
 
 def prediction_exercise(
@@ -187,11 +225,15 @@ def prediction_exercise(
         op: w.Checkbox(value=False, description=op, indent=False, layout=w.Layout(width="260px"))
         for op in operations
     }
-    check = w.Button(description="Check my prediction", button_style="primary")
+    check = _button("Check my prediction", button_style="primary")
     result = _result()
 
     def on_check(_: Any) -> None:
         prediction = {op: box.value for op, box in boxes.items()}
+        if not any(prediction.values()):
+            # Checking an empty prediction would list every allowed operation: the answer.
+            result.value = _note("Tick the operations you expect the key to allow, then check.")
+            return
         result.value = exercises.check_operations(spec, usage, prediction)._repr_html_()
 
     check.on_click(on_check)
@@ -208,7 +250,7 @@ def prediction_exercise(
 def _question_row(number: int, question: exercises.Question) -> tuple[Any, SimpleNamespace]:
     prompt = w.HTML(f"<b>{number}. {html.escape(question.prompt)}</b>")
     result = _result()
-    check = w.Button(description="Check")
+    check = _button("Check")
     if question.multiple:
         choices = [w.Checkbox(value=False, description=o, indent=False) for o in question.options]
         control: Any = w.VBox(choices)
@@ -218,7 +260,9 @@ def _question_row(number: int, question: exercises.Question) -> tuple[Any, Simpl
             return [c.description for c in choices if c.value]
 
     else:
-        radio = w.RadioButtons(options=list(question.options), value=None)
+        radio = w.RadioButtons(
+            options=list(question.options), value=None, layout=w.Layout(width="100%")
+        )
         control = radio
         part = SimpleNamespace(choice=radio, check=check, result=result)
 
@@ -350,7 +394,7 @@ def signing_playground(client: Any) -> Any:
         options=_message_types(spec.value, algorithm.value), description="Type"
     )
     message = w.Text(value="hello, KMS", description="Message")
-    sign = w.Button(description="Sign and verify", button_style="primary")
+    sign = _button("Sign and verify", button_style="primary")
     result = _result()
 
     def on_spec(change: dict[str, Any]) -> None:
@@ -375,7 +419,7 @@ def signing_playground(client: Any) -> Any:
     algorithm.observe(on_algorithm, names="value")
     sign.on_click(on_sign)
     return _box(
-        [w.HBox([spec, algorithm, message_type]), w.HBox([message, sign]), result],
+        [_row([spec, algorithm, message_type]), _row([message, sign]), result],
         spec=spec,
         algorithm=algorithm,
         message_type=message_type,
@@ -419,7 +463,7 @@ def key_state_explorer(client: Any, key_id: str) -> Any:
     Controls: ``buttons`` (dict action -> Button), ``result`` (HTML).
     """
     result = _result()
-    buttons = {name: w.Button(description=name) for name in STATE_ACTIONS}
+    buttons = {name: _button(name) for name in STATE_ACTIONS}
     for name, button in buttons.items():
 
         def on_click(_: Any, action: str = name) -> None:
@@ -427,7 +471,7 @@ def key_state_explorer(client: Any, key_id: str) -> Any:
 
         button.on_click(on_click)
     result.value = key_state_report(client, key_id)
-    return _box([w.HBox(list(buttons.values())), result], buttons=buttons, result=result)
+    return _box([_row(list(buttons.values())), result], buttons=buttons, result=result)
 
 
 # -- lesson 03: timing ------------------------------------------------------------------------
@@ -476,7 +520,7 @@ def results_report(results: Any) -> str:
 
     notes = "".join(_note(n) for n in results.notes)
     table = html.escape(bench.format_table(results.records))
-    return f"<pre style='font-size:80%'>{table}</pre>{notes}"
+    return f"<pre style='font-size:85%;overflow-x:auto;white-space:pre'>{table}</pre>{notes}"
 
 
 def benchmark_runner(*, families: Sequence[str] = ("aes", "rsa", "ec"), mode: str = "test") -> Any:
@@ -505,29 +549,50 @@ def benchmark_runner(*, families: Sequence[str] = ("aes", "rsa", "ec"), mode: st
         rows=len(MESSAGE_SIZES),
     )
     modes = w.ToggleButtons(options=list(bench.MODES), value=mode, description="Mode")
-    run = w.Button(description="Run benchmark", button_style="primary")
+    run = _button("Run benchmark", button_style="primary")
     progress_box, progress = bench.notebook_progress()
     table = _result()
-    plot = w.Image(format="png")
+    # Hidden until there is a plot: an empty Image shows the browser's broken-image icon.
+    plot = w.Image(format="png", layout=w.Layout(display="none", max_width="100%"))
     state = SimpleNamespace(results=None)
+
+    def clear(message: str) -> None:
+        """Forget the last run's output, so nothing stale stays next to ``message``."""
+        progress(0, 1, "")
+        table.value = _note(message) if message else ""
+        plot.layout.display = "none"
+        plot.value = b""
+        state.results = None
 
     def on_run(_: Any) -> None:
         chosen = [f for f, box in boxes.items() if box.value]
         if not chosen:
-            table.value = _note("Choose at least one family.")
+            clear("Choose at least one family.")
             return
+        clear("")
         try:
             results = run_benchmark(modes.value, chosen, sizes.value, progress)
         except ValueError as exc:
-            table.value = _note(str(exc))
+            clear(str(exc))
             return
         state.results = results
+        if not results.records:
+            progress(0, 1, "nothing measurable in this choice")
         table.value = results_report(results)
-        plot.value = figure_png(plots.plot_ops_per_second(results.records))
+        if results.records:
+            plot.value = figure_png(plots.plot_ops_per_second(results.records))
+            plot.layout.display = ""
 
     run.on_click(on_run)
     return _box(
-        [w.HBox(list(boxes.values())), w.HBox([sizes, modes]), run, progress_box, table, plot],
+        [
+            _row(list(boxes.values())),
+            _row([sizes, modes]),
+            run,
+            progress_box,
+            table,
+            plot,
+        ],
         families=boxes,
         sizes=sizes,
         mode=modes,
@@ -568,17 +633,20 @@ def round_trip_explorer(records: Any) -> Any:
     from kmslab.bench import kms_view
 
     round_trip_ms = w.FloatLogSlider(
-        value=5, base=10, min=-1, max=2, step=0.1, description="Round trip ms",
-        continuous_update=False,
+        value=5, base=10, min=-1, max=2, step=0.1, description="Round trip (ms)",
+        continuous_update=False, style={"description_width": "initial"},
     )  # fmt: skip
     n_records = w.IntSlider(
         value=10_000, min=1, max=1_000_000, description="Records", continuous_update=False
     )
     record_bytes = w.Dropdown(
-        options=[(_size_label(n), n) for n in MESSAGE_SIZES], value=1024, description="Record size"
+        options=[(_size_label(n), n) for n in MESSAGE_SIZES],
+        value=1024,
+        description="Record size",
+        style={"description_width": "initial"},
     )
     result = _result()
-    plot = w.Image(format="png")
+    plot = w.Image(format="png", layout=w.Layout(max_width="100%"))
 
     def update(_: Any = None) -> None:
         seconds = round_trip_ms.value / 1000
@@ -592,7 +660,11 @@ def round_trip_explorer(records: Any) -> Any:
         control.observe(update, names="value")
     update()
     return _box(
-        [w.HBox([round_trip_ms, n_records, record_bytes]), result, plot],
+        [
+            _row([round_trip_ms, n_records, record_bytes]),
+            result,
+            plot,
+        ],
         round_trip_ms=round_trip_ms,
         n_records=n_records,
         record_bytes=record_bytes,
