@@ -506,7 +506,7 @@ class OpensslCheck:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(repr(self))}</pre>"
+        return WideText(repr(self))._repr_html_()
 
 
 def openssl_verify(
