@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.kmslab-installed
 
-.PHONY: lab test check lint typecheck pytest browser binder-test screenshots docs clean
+.PHONY: lab reset-workspace test check lint typecheck pytest browser binder-test screenshots docs clean
 
 $(STAMP): pyproject.toml binder/requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,17 @@ $(STAMP): pyproject.toml binder/requirements.txt requirements-dev.txt
 # JupyterLab refuses to run as root unless told; containers often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# Learners work on copies in workspace/ (ignored by git), so the committed lessons never
+# change: JupyterLab autosaves after every widget click. Copies are made once; a learner's
+# edits survive the next `make lab`. `make reset-workspace` starts over from the lessons.
+WORKSPACE := workspace
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=notebooks notebooks/00_start_here.ipynb
+	bash binder/start true
+	$(BIN)/jupyter lab $(ROOT_FLAG) --notebook-dir=$(WORKSPACE) $(WORKSPACE)/00_start_here.ipynb
+
+reset-workspace:
+	rm -rf $(WORKSPACE)
 
 test: $(STAMP) lint typecheck browser pytest binder-test
 

@@ -139,6 +139,27 @@ def stored_account(store: str | os.PathLike[str]) -> Account:
     return account
 
 
+#: What a KMS endpoint that is not AWS (``kmslab serve``, LocalStack) gets as credentials:
+#: boto3 signs every request and refuses to start without some, but such endpoints do not
+#: check them, so a learner needs no AWS account to use one.
+DUMMY_CREDENTIALS = {"aws_access_key_id": "kmslab", "aws_secret_access_key": "kmslab"}
+
+
+def _endpoint_credentials(url: str) -> dict[str, str]:
+    """Dummy credentials for an endpoint that is not AWS; none (the usual chain) for AWS.
+
+    >>> _endpoint_credentials("http://127.0.0.1:8080")["aws_access_key_id"]
+    'kmslab'
+    >>> _endpoint_credentials("https://kms.eu-west-1.amazonaws.com")
+    {}
+    """
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    is_aws = host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
+    return {} if is_aws else dict(DUMMY_CREDENTIALS)
+
+
 def target_name(target: str | None = None) -> str:
     """The target a client() call would use: the argument, then $KMSLAB_TARGET, then local."""
     return target or os.environ.get(ENV_VAR) or "local"
@@ -180,7 +201,11 @@ def client(
         return boto3.client("kms", region_name=region_name, config=cfg)
     if name.startswith(("http://", "https://")):
         return boto3.client(
-            "kms", region_name=region_name or "us-east-1", endpoint_url=name, config=cfg
+            "kms",
+            region_name=region_name or "us-east-1",
+            endpoint_url=name,
+            config=cfg,
+            **_endpoint_credentials(name),
         )
     raise TargetError(
         f"Unknown target {name!r}: use 'local', 'aws', or an http(s):// KMS endpoint URL."

@@ -387,10 +387,9 @@ def warnings(records: Iterable[Record]) -> list[str]:
 
     >>> a = Record("A", "f", "sign", "", 0, "primitive", 128, 2.0, 1.5, 0.5, 5, 1, 1.0, 3.0, 3.0)
     >>> b = dataclasses.replace(a, layer="kms", median_s=1.0, iqr_s=0.1)
-    >>> for line in warnings([a, b]): print(line)  # doctest: +NORMALIZE_WHITESPACE
-    A sign [primitive]: the spread (IQR) is 75% of the median; the machine was busy.
-    A sign: the full KMS call (1 s) came out faster than the cryptography inside it (2 s):
-    noise; run again.
+    >>> for line in warnings([a, b]): print(line)
+    A sign [primitive]: spread 75% of the median (a busy machine)
+    A sign: KMS call (1 s) faster than its cryptography (2 s): noise
     """
     rows = [r for r in records if r.applicable and not math.isnan(r.median_s)]
     out = []
@@ -398,7 +397,7 @@ def warnings(records: Iterable[Record]) -> list[str]:
         if r.spread > SPREAD_WARNING:
             out.append(
                 f"{r.key_spec} {r.operation}{' ' + r.algorithm if r.algorithm else ''} [{r.layer}]:"
-                f" the spread (IQR) is {r.spread:.0%} of the median; the machine was busy."
+                f" spread {r.spread:.0%} of the median (a busy machine)"
             )
     inner = {
         (r.key_spec, r.operation, r.algorithm, r.message_bytes): r
@@ -409,9 +408,9 @@ def warnings(records: Iterable[Record]) -> list[str]:
         below = inner.get((r.key_spec, r.operation, r.algorithm, r.message_bytes))
         if r.layer == "kms" and below is not None and r.median_s < below.median_s:
             out.append(
-                f"{r.key_spec} {r.operation}{' ' + r.algorithm if r.algorithm else ''}: the full "
-                f"KMS call ({format_time(r.median_s)}) came out faster than the cryptography "
-                f"inside it ({format_time(below.median_s)}): noise; run again."
+                f"{r.key_spec} {r.operation}{' ' + r.algorithm if r.algorithm else ''}: KMS call "
+                f"({format_time(r.median_s)}) faster than its cryptography "
+                f"({format_time(below.median_s)}): noise"
             )
     return out
 
