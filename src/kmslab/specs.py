@@ -25,6 +25,7 @@ from kmslab.exceptions import UnknownKeySpecError
 
 __all__ = [
     "ALGORITHM_KINDS",
+    "AWS_KEY_TYPES",
     "DATA_KEY_PAIR_SPECS",
     "DATA_KEY_SPECS",
     "HASH_BYTES",
@@ -619,6 +620,17 @@ KEY_TYPES: dict[str, str] = {
     "A-SV": "Asymmetric SIGN_VERIFY",
     "A-KA": "Asymmetric KEY_AGREEMENT",
     "A-KEM": "Asymmetric ENCAPSULATE_DECAPSULATE",
+}
+#: AWS's own name of each key type, as the column heads of the Developer Guide's "Key type
+#: reference" name them (symm-asymm-compare.html), in the singular. What learners read;
+#: kmslab's short codes (the keys) only abbreviate them.
+AWS_KEY_TYPES: dict[str, str] = {
+    "SYM": "Symmetric encryption KMS key",
+    "HMAC": "HMAC KMS key",
+    "A-ED": "Asymmetric KMS key (ENCRYPT_DECRYPT)",
+    "A-SV": "Asymmetric KMS key (SIGN_VERIFY)",
+    "A-KA": "Asymmetric KMS key (KEY_AGREEMENT)",
+    "A-KEM": "Asymmetric KMS key (ENCAPSULATE_DECAPSULATE)",
 }
 _ASYMMETRIC_TYPE = {
     "ENCRYPT_DECRYPT": "A-ED",

@@ -71,7 +71,7 @@ def test_each_wrong_answer_is_named_with_its_error(
 def test_feedback_explains_the_key_type_and_what_the_operation_needs() -> None:
     result = check_operations("HMAC_256", "GENERATE_VERIFY_MAC", {"GetPublicKey": True})
     assert result.feedback == (
-        "GetPublicKey: not allowed. HMAC_256 with GENERATE_VERIFY_MAC is of key type HMAC "
+        "GetPublicKey: not allowed. HMAC_256 with GENERATE_VERIFY_MAC is of key type HMAC KMS key "
         "(HMAC); GetPublicKey takes an asymmetric key (any usage), so AWS answers "
         "UnsupportedOperationException.",
     )
@@ -118,12 +118,17 @@ def test_check_specs_for_usage() -> None:
 
 
 KEY_TYPES = [
-    ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "SYM", "Symmetric encryption"),
+    ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", "SYM", "Symmetric encryption KMS key"),
     ("HMAC_512", "GENERATE_VERIFY_MAC", "HMAC", "HMAC"),
-    ("RSA_2048", "ENCRYPT_DECRYPT", "A-ED", "Asymmetric ENCRYPT_DECRYPT"),
-    ("ECC_SECG_P256K1", "SIGN_VERIFY", "A-SV", "Asymmetric SIGN_VERIFY"),
+    ("RSA_2048", "ENCRYPT_DECRYPT", "A-ED", "Asymmetric KMS key (ENCRYPT_DECRYPT)"),
+    ("ECC_SECG_P256K1", "SIGN_VERIFY", "A-SV", "Asymmetric KMS key (SIGN_VERIFY)"),
     ("ECC_NIST_P384", "KEY_AGREEMENT", "A-KA", "asymmetric key_agreement"),
-    ("ML_KEM_512", "ENCAPSULATE_DECAPSULATE", "A-KEM", "Asymmetric ENCAPSULATE_DECAPSULATE"),
+    (
+        "ML_KEM_512",
+        "ENCAPSULATE_DECAPSULATE",
+        "A-KEM",
+        "Asymmetric KMS key (ENCAPSULATE_DECAPSULATE)",
+    ),
 ]
 
 
@@ -143,8 +148,8 @@ def test_check_key_type_feedback() -> None:
     assert "look at KeyUsage" in exercises.check_key_type(rsa, "A-ED").feedback[0]
     assert "not a key type" in exercises.check_key_type(rsa, "RSA").feedback[0]
     assert exercises.check_key_type(rsa, "A-SV").feedback == (
-        "KeySpec RSA_2048 is asymmetric and KeyUsage is SIGN_VERIFY: an Asymmetric "
-        "SIGN_VERIFY key (A-SV).",
+        "KeySpec RSA_2048 is asymmetric and KeyUsage is SIGN_VERIFY: an Asymmetric KMS key "
+        "(SIGN_VERIFY) (A-SV).",
     )
 
 

@@ -43,7 +43,7 @@ def test_card_orders_fields_and_adds_the_key_type(client: Any, keys: Any) -> Non
     card = lesson.card(meta)  # the whole response is accepted
     names = [name for name, _ in card.rows()]
     assert names[:3] == ["KeySpec", "KeyUsage", "Key type"]
-    assert dict(card.rows())["Key type"] == "Asymmetric SIGN_VERIFY (A-SV)"
+    assert dict(card.rows())["Key type"] == "Asymmetric KMS key (SIGN_VERIFY) (A-SV)"
     assert "AWSAccountId" not in names and "MultiRegion" not in names
     assert names.index("SigningAlgorithms") < names.index("KeyId") < names.index("CreationDate")
     text = repr(card)
@@ -51,7 +51,7 @@ def test_card_orders_fields_and_adds_the_key_type(client: Any, keys: Any) -> Non
     assert meta["KeyMetadata"]["Arn"] in text
     page = card._repr_html_()
     assert page.startswith("<div><b>RSA_2048</b><table>")
-    assert "<th" in page and "Asymmetric SIGN_VERIFY (A-SV)" in page
+    assert "<th" in page and "Asymmetric KMS key (SIGN_VERIFY) (A-SV)" in page
 
 
 def test_card_escapes_html_and_tolerates_unknown_specs() -> None:

@@ -224,7 +224,8 @@ def test_generated_questions_follow_the_catalogue() -> None:
     # Generated from specs/rules: the same facts the checks read, not written in the files.
     hmac_ops = exercises.quiz("02")["hmac_ops"]
     assert hmac_ops.explain["Encrypt"] == (
-        "InvalidKeyUsageException: it takes Symmetric encryption or Asymmetric ENCRYPT_DECRYPT."
+        "InvalidKeyUsageException: it takes Symmetric encryption KMS key or Asymmetric KMS key "
+        "(ENCRYPT_DECRYPT)."
     )
     assert exercises.quiz("03")["rsa_match"].prompt == (
         "ECC_NIST_P256 gives 128-bit security. Which RSA key spec matches it?"

@@ -65,7 +65,7 @@ def test_key_creator_creates_the_key_and_shows_its_card(local: tuple[LocalKMS, A
     (key,) = kms.keys.values()
     assert (key.info.name, key.usage) == ("ML_KEM_768", "ENCAPSULATE_DECAPSULATE")
     assert key.arn in c.result.value
-    assert "Asymmetric ENCAPSULATE_DECAPSULATE (A-KEM)" in c.result.value
+    assert "Asymmetric KMS key (ENCAPSULATE_DECAPSULATE) (A-KEM)" in c.result.value
     assert "EncapsulationAlgorithms" in c.result.value
     assert specs.get("ML_KEM_768").summary in c.result.value
 
@@ -91,7 +91,7 @@ def test_operation_explorer_shows_the_cell_chosen() -> None:
     c.pair.value = ("HMAC_256", "GENERATE_VERIFY_MAC")
     c.operation.value = "GetPublicKey"
     assert "<b>UnsupportedOperationException</b>" in c.result.value
-    assert "GetPublicKey on HMAC_256 / GENERATE_VERIFY_MAC (HMAC)" in c.result.value
+    assert "GetPublicKey on HMAC_256 / GENERATE_VERIFY_MAC (HMAC KMS key)" in c.result.value
     c.operation.value = "VerifyMac"
     assert "<b>allowed</b>" in c.result.value
 

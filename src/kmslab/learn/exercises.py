@@ -11,9 +11,9 @@ are read from :mod:`kmslab.specs` and :mod:`kmslab.kms.rules`, never written twi
 False
 >>> print(r)  # doctest: +NORMALIZE_WHITESPACE
 Not yet: 1 of 2 answers need another look.
-- Encrypt: not allowed. RSA_2048 with SIGN_VERIFY is of key type Asymmetric SIGN_VERIFY
-  (A-SV); Encrypt takes Symmetric encryption or Asymmetric ENCRYPT_DECRYPT, so AWS answers
-  InvalidKeyUsageException.
+- Encrypt: not allowed. RSA_2048 with SIGN_VERIFY is of key type Asymmetric KMS key (SIGN_VERIFY)
+  (A-SV); Encrypt takes Symmetric encryption KMS key or Asymmetric KMS key (ENCRYPT_DECRYPT),
+  so AWS answers InvalidKeyUsageException.
 Hint: a key has exactly one key usage, fixed when it is created; the operations follow from it.
 
 And each lesson's short quiz (:func:`quiz`), multiple-choice questions whose options each
@@ -170,14 +170,19 @@ def check_specs_for_usage(usage: str, answer: Iterable[str] | EllipsisType) -> C
     )
 
 
-_TYPE_ALIASES = {label.lower(): code for code, label in specs.KEY_TYPES.items()}
+_TYPE_ALIASES = {
+    label.lower(): code
+    for names in (specs.KEY_TYPES, specs.AWS_KEY_TYPES)
+    for code, label in names.items()
+}
 
 
 def check_key_type(metadata: Mapping[str, Any], answer: str | EllipsisType) -> CheckResult:
     """Check which key type (SYM, HMAC, A-ED, A-SV, A-KA, A-KEM) a key's metadata shows.
 
     ``metadata`` is DescribeKey's KeyMetadata (or the whole response); ``answer`` a type
-    code or its long name ("Asymmetric SIGN_VERIFY").
+    code, AWS's name ("Asymmetric KMS key (SIGN_VERIFY)") or the short long name
+    ("Asymmetric KMS key (SIGN_VERIFY)").
     """
     if answer is ...:
         return NO_ANSWER
@@ -192,7 +197,7 @@ def check_key_type(metadata: Mapping[str, Any], answer: str | EllipsisType) -> C
     kind = "symmetric" if info.symmetric else "asymmetric"
     reason = f"KeySpec {spec} is {kind} and KeyUsage is {usage}"
     if given == expected:
-        return CheckResult(True, (f"{reason}: an {type_label(expected)} key ({expected}).",))
+        return CheckResult(True, (f"{reason}: an {type_label(expected)} ({expected}).",))
     if given not in specs.KEY_TYPES:
         detail = f"{answer!r} is not a key type. Key types: {', '.join(specs.KEY_TYPES)}."
     elif (given in ("SYM", "HMAC")) != info.symmetric:

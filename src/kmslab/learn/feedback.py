@@ -8,7 +8,7 @@ Not yet.
 - Encrypt: not allowed.
 Hint: Look at KeyUsage.
 >>> types_text({"SYM", "A-ED"})
-'Symmetric encryption or Asymmetric ENCRYPT_DECRYPT'
+'Symmetric encryption KMS key or Asymmetric KMS key (ENCRYPT_DECRYPT)'
 """
 
 from __future__ import annotations
@@ -82,8 +82,8 @@ NO_ANSWER = CheckResult(
 
 
 def type_label(key_type: str) -> str:
-    """The long name of a key type code: ``"A-SV"`` -> ``"Asymmetric SIGN_VERIFY"``."""
-    return specs.KEY_TYPES[key_type]
+    """The long name of a key type code: ``"A-SV"`` -> ``"Asymmetric KMS key (SIGN_VERIFY)"``."""
+    return specs.AWS_KEY_TYPES[key_type]
 
 
 _ASYMMETRIC = frozenset(t for t in specs.KEY_TYPES if t.startswith("A-"))

@@ -65,11 +65,10 @@ class WideText:
     """Text with long lines (a table): in a notebook it scrolls sideways instead of wrapping
     mid-word; as plain text it is the text itself.
 
-    >>> lesson_text = wide("a   b\n1   2")
-    >>> print(repr(lesson_text))
-    a   b
-    1   2
-    >>> "overflow-x:auto" in lesson_text._repr_html_()
+    >>> table = wide("key spec   bits")
+    >>> table
+    key spec   bits
+    >>> "overflow-x:auto" in table._repr_html_()
     True
     """
 
@@ -184,7 +183,7 @@ class MetadataCard:
             (k, meta[k]) for k in [*ordered, *rest] if not (k == "Description" and not meta[k])
         ]
         if self.key_type is not None:
-            label = f"{specs.KEY_TYPES[self.key_type]} ({self.key_type})"
+            label = f"{specs.AWS_KEY_TYPES[self.key_type]} ({self.key_type})"
             rows.insert(min(2, len(rows)), ("Key type", label))
         return rows
 
@@ -205,7 +204,7 @@ def card(metadata: Mapping[str, Any]) -> MetadataCard:
     >>> print(c)
     KeySpec        HMAC_256
     KeyUsage       GENERATE_VERIFY_MAC
-    Key type       HMAC (HMAC)
+    Key type       HMAC KMS key (HMAC)
     MacAlgorithms  HMAC_SHA_256
     """
     inner = metadata.get("KeyMetadata")

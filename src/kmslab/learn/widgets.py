@@ -176,7 +176,7 @@ def key_creator(client: Any) -> Any:
 def operation_report(matrix: Matrix, operation: str, spec: str, usage: str) -> str:
     """One cell of a comparison matrix as HTML: allowed, or the AWS error and its message."""
     cell = matrix.cell(operation, spec, usage)
-    label = f"{operation} on {spec} / {usage} ({specs.KEY_TYPES[cell.key_type]})"
+    label = f"{operation} on {spec} / {usage} ({specs.AWS_KEY_TYPES[cell.key_type]})"
     if cell.allowed:
         body = "<b>allowed</b>" + (f": {html.escape(cell.message)}" if cell.message else "")
         colour = "#27ae60"
