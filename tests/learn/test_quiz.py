@@ -26,7 +26,7 @@ from kmslab.learn.quiz import LESSONS as FOUND
 from kmslab.learn.quiz import QUIZ_DIR, QuizFileError, load
 
 FIXTURE = Path(__file__).parent / "data" / "quiz_output.json"
-LESSONS = [f"{n:02d}" for n in range(9)]
+LESSONS = [*(f"{n:02d}" for n in range(9)), "08b"]
 
 
 def _result(result: Any) -> list[str]:

@@ -73,7 +73,7 @@ __all__ = ["FACTS", "KINDS", "LESSONS", "Question", "Quiz", "QuizFileError", "lo
 #: Where the quiz files live: ``NN.toml`` for lesson NN.
 QUIZ_DIR = Path(__file__).with_name("quizzes")
 #: The lessons that have a quiz.
-LESSONS: tuple[str, ...] = tuple(sorted(p.stem for p in QUIZ_DIR.glob("[0-9][0-9].toml")))
+LESSONS: tuple[str, ...] = tuple(sorted(p.stem for p in QUIZ_DIR.glob("[0-9][0-9]*.toml")))
 
 _LETTERS = "abcdefghij"
 
@@ -411,7 +411,7 @@ def _load_lesson(name: str) -> Quiz:
 
 
 def quiz(lesson: str | int) -> Quiz:
-    """The self-check quiz of a lesson ("00".."08", or the number).
+    """The self-check quiz of a lesson ("00".."08", "08b", or the number).
 
     >>> quiz(1)["hmac_default"].check("b")  # doctest: +NORMALIZE_WHITESPACE
     Correct!
