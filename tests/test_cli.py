@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -206,30 +207,29 @@ def test_specs_detail(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     info = specs.get("RSA_2048")
     assert out.startswith(f"RSA_2048: {info.summary}")
+    # Human labels with units, not field names (spec_table.FIELD_LABELS).
     for label in (
         "family",
         "symmetric",
-        "default usage",
-        "security bits",
-        "key bits",
-        "public key der bytes",
-        "data key pair",
-        "regions",
-        "in customer master key spec",
+        "default KeyUsage",
+        "security strength (bits)",
+        "key size (bits)",
+        "public key, DER SubjectPublicKeyInfo (bytes)",
+        "offered as a data key pair",
+        "AWS Regions",
+        "also in the deprecated CustomerMasterKeySpec",
     ):
         assert f"\n{label} " in out, label
+    assert "_" not in "".join(line.split("  ")[0] for line in out.splitlines()[2:12])
     for usage in info.usages:
         assert f"\n{usage.name} (" in out
         for algorithm in usage.algorithms:
             assert f"\n  {algorithm.name}\n" in out
-    for fact in (
-        "max plaintext bytes  214",
-        "max plaintext bytes  190",
-        "padding              OAEP",
-    ):
-        assert fact in out
-    assert "signature bytes  256" in out
-    assert "public key der bytes         294" in out
+    assert re.search(r"largest plaintext \(bytes\) +214", out)
+    assert re.search(r"largest plaintext \(bytes\) +190", out)
+    assert re.search(r"padding +OAEP", out)
+    assert re.search(r"signature size, at most \(bytes\) +256", out)
+    assert re.search(r"public key, DER SubjectPublicKeyInfo \(bytes\) +294", out)
 
 
 def test_detail_puts_each_note_on_its_own_line() -> None:
@@ -243,7 +243,7 @@ def test_detail_puts_each_note_on_its_own_line() -> None:
 
 def test_specs_detail_with_matching_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["specs", "ECC_NIST_P256", "--usage", "KEY_AGREEMENT"]) == 0
-    assert "shared secret bytes  32" in capsys.readouterr().out
+    assert re.search(r"shared secret size \(bytes\) +32", capsys.readouterr().out)
 
 
 def test_specs_detail_with_other_usage(capsys: pytest.CaptureFixture[str]) -> None:

@@ -112,6 +112,17 @@ _IMAGES = (
 }"""
 )
 
+_FIGURES_AS_TEXT = (
+    "(panel) => {"
+    + _CELL_OF
+    + """
+  // A figure whose picture never came (no inline backend): only its repr is shown.
+  return [...panel.querySelectorAll('.jp-OutputArea-output[data-mime-type="text/plain"]')]
+    .filter(out => /^<Figure size/.test((out.innerText || '').trim()))
+    .map(out => `${describe(out)}: a figure shown as text`);
+}"""
+)
+
 _WIDGET_OUTPUTS = """(panel) => [...panel.querySelectorAll(
     '.jp-OutputArea-output:not([data-mime-type])')]
   .map(out => ({
@@ -164,6 +175,12 @@ def truncated_labels(panel: Locator) -> list[str]:
 def image_faults(panel: Locator) -> list[str]:
     """Broken images, and pictures shrunk to fit (their text becomes too small to read)."""
     found: list[str] = panel.evaluate(_IMAGES)
+    return found
+
+
+def figures_as_text(panel: Locator) -> list[str]:
+    """Figures shown as their repr (``<Figure size ...>``) instead of a picture."""
+    found: list[str] = panel.evaluate(_FIGURES_AS_TEXT)
     return found
 
 

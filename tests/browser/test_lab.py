@@ -193,7 +193,7 @@ def test_lesson_reads_well(
     path: str, page: Page, lab: LabServer, screenshot_dir: Path, page_errors: list[str]
 ) -> None:
     panel = run_lesson(page, lab, path)
-    stem = f"lesson{Path(path).stem.split('_')[0]}"
+    stem = f"lesson{Path(path).stem.split('_')[0]}"  # lesson08b for 08b_rotation_...
 
     widgets_shown = pagechecks.widget_outputs(panel)
     assert len(widgets_shown) == _saved_widget_cells(path)
@@ -202,6 +202,7 @@ def test_lesson_reads_well(
     assert pagechecks.wrapped_text(panel) == []
     assert pagechecks.truncated_labels(panel) == []
     assert pagechecks.image_faults(panel) == []
+    assert pagechecks.figures_as_text(panel) == []
 
     quizzes = panel.locator(".kmslab-widget").filter(
         has=page.locator("h4", has_text=re.compile(r"^Quiz "))

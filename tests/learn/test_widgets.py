@@ -147,7 +147,7 @@ def test_every_widget_carries_the_css_that_wraps_its_labels() -> None:
 # -- quiz -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("lesson", [f"{n:02d}" for n in range(9)])
+@pytest.mark.parametrize("lesson", [*(f"{n:02d}" for n in range(9)), "08b"])
 def test_quiz_widget_marks_right_and_wrong_answers(lesson: str) -> None:
     quiz = exercises.quiz(lesson)
     parts = widgets.quiz_widget(quiz).controls.questions

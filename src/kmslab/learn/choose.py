@@ -340,9 +340,13 @@ class ChoiceResult:
             ]
             widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
             lines.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-            for row, rec in zip(rows, self.recommendations, strict=True):
+            ranked = self.recommendations
+            for i, (row, rec) in enumerate(zip(rows, ranked, strict=True)):
                 lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
                 lines.append(" " * (widths[0] + 2) + rec.reason)
+                if i + 1 < len(ranked):
+                    why = rank_reason(rec, ranked[i + 1])
+                    lines.append(" " * (widths[0] + 2) + f"before {ranked[i + 1].key_spec}: {why}.")
         else:
             lines.append("No single KMS key fits these needs.")
         if self.notes:
@@ -403,6 +407,35 @@ def _output_bytes(info: specs.KeySpecInfo, usage: str) -> int | None:
     attribute = _OUTPUTS[row.kind][0]
     sizes = [getattr(a, attribute) for a in row.algorithms if getattr(a, attribute) is not None]
     return max(sizes) if sizes else None
+
+
+#: Why one pair ranks above the next, one entry per element of :func:`_score`'s tuple: the
+#: first element on which two pairs differ names the criterion that put one first.
+RANKING_CRITERIA: tuple[str, ...] = (
+    "symmetric keys first (AWS's advice: asymmetric only when a public key is needed)",
+    "in the China Regions, the specs that exist only there first",
+    "reaches the target strength (your minimum, else 128 bits)",
+    "closer to the target strength: no stronger, bigger or slower than needed",
+    "smaller footprint: public key plus the largest signature, ciphertext, MAC or secret",
+    "smaller key, so faster",
+    "catalogue order (a tie on every criterion)",
+)
+
+
+def rank_reason(above: Recommendation, below: Recommendation) -> str:
+    """Why ``above`` ranks before ``below``: the first criterion on which their scores differ.
+
+    >>> ranked = choose(Needs(sign=True, verify_outside_aws=True)).recommendations
+    >>> rank_reason(ranked[1], ranked[2])  # secp256k1 before P-256  # doctest: +ELLIPSIS
+    'smaller footprint: ... (160 vs 163 bytes)'
+    """
+    units = {3: "bits over the target", 4: "bytes", 5: "key bits"}
+    for i, (criterion, a, b) in enumerate(
+        zip(RANKING_CRITERIA, above.score, below.score, strict=False)
+    ):
+        if a != b:
+            return f"{criterion} ({a:,} vs {b:,} {units[i]})" if i in units else criterion
+    return RANKING_CRITERIA[-1]
 
 
 def _score(info: specs.KeySpecInfo, usage: str, needs: Needs, order: int) -> tuple[int, ...]:

@@ -137,8 +137,38 @@ def render_table(rows: Iterable[specs.KeySpecInfo]) -> str:
     return "\n".join(out)
 
 
+#: What ``kmslab specs NAME`` calls each catalogue field: words a reader knows, with units.
+#: A field missing here falls back to its name with spaces.
+FIELD_LABELS: dict[str, str] = {
+    "family": "family",
+    "symmetric": "symmetric",
+    "default_usage": "default KeyUsage",
+    "security_bits": "security strength (bits)",
+    "security_bits_china": "security strength in the China Regions (bits)",
+    "standard": "standard",
+    "key_bits": "key size (bits)",
+    "curve": "curve",
+    "public_key_der_bytes": "public key, DER SubjectPublicKeyInfo (bytes)",
+    "key_bytes": "key size (bytes)",
+    "data_key_pair": "offered as a data key pair",
+    "regions": "AWS Regions",
+    "region_note": "Region note",
+    "in_customer_master_key_spec": "also in the deprecated CustomerMasterKeySpec",
+    "notes": "notes",
+    "hash": "hash",
+    "message_types": "MessageType values",
+    "digest_bytes": "digest length for DIGEST (bytes)",
+    "signature_bytes": "signature size, at most (bytes)",
+    "max_plaintext_bytes": "largest plaintext (bytes)",
+    "ciphertext_bytes": "ciphertext size (bytes)",
+    "shared_secret_bytes": "shared secret size (bytes)",
+    "mac_bytes": "MAC size (bytes)",
+    "padding": "padding",
+}
+
+
 def _label(field_name: str) -> str:
-    return field_name.replace("_", " ")
+    return FIELD_LABELS.get(field_name, field_name.replace("_", " "))
 
 
 def _value(value: object) -> str:
@@ -170,14 +200,12 @@ def render_detail(info: specs.KeySpecInfo) -> str:
     >>> print(render_detail(specs.get("HMAC_224")))  # doctest: +ELLIPSIS
     HMAC_224: HMAC with SHA-224: a symmetric key that makes and checks MACs.
     <BLANKLINE>
-    family                       hmac
-    symmetric                    yes
+    family                                         hmac
     ...
-    GENERATE_VERIFY_MAC (mac algorithms; KeyUsage must be given)
       HMAC_SHA_224
-        standard   RFC 2104, FIPS 198-1
-        hash       SHA224
-        mac bytes  28
+        standard          RFC 2104, FIPS 198-1
+        hash              SHA224
+        MAC size (bytes)  28
     """
     skip = {"name", "summary", "usages"}
     pairs = [
