@@ -265,27 +265,28 @@ def plot_envelope(
         )
         for n in n_values
     ]  # fmt: skip
-    for i, style in ((0, "o-"), (1, "s-")):
+    # Okabe-Ito vermillion and blue: apart for every common kind of colour blindness.
+    for i, style, colour in ((0, "o-", "#D55E00"), (1, "s-", "#0072B2")):
         ests = [row[i] for row in rows if row[i].feasible]
         if ests:
             ax.plot([e.n_records for e in ests], [e.seconds for e in ests], style,
-                    label=ests[0].strategy)  # fmt: skip
+                    label=ests[0].strategy, color=colour)  # fmt: skip
     quota = QUOTAS["symmetric"].requests_per_s
     ax.plot(n_values, [n / quota for n in n_values], ":", color="grey",
             label=f"quota floor: {quota:,.0f} calls/s")  # fmt: skip
     if not rows[0][0].feasible:
         ax.text(0.02, 0.95, f"Encrypt per record impossible: {rows[0][0].note}",
-                transform=ax.transAxes, va="top", fontsize=8)  # fmt: skip
+                transform=ax.transAxes, va="top", fontsize=9)  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("records")
-    ax.set_ylabel("seconds in all")
+    ax.set_xlabel("records (log scale)")
+    ax.set_ylabel("total time, s (log scale)")
     ax.set_title(
-        f"{record_bytes:,} B records, {round_trip_s * 1000:g} ms round trip, "
+        f"Model: {record_bytes:,} B records, {round_trip_s * 1000:g} ms round trip, "
         f"{concurrency} caller{'s' if concurrency > 1 else ''}"
     )
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8)  # the quota floor is always drawn
+    ax.legend(fontsize=9)  # the quota floor is always drawn
     return ax.figure
 
 

@@ -415,37 +415,44 @@ def warnings(records: Iterable[Record]) -> list[str]:
     return out
 
 
-def _flags(r: Record) -> str:
-    if r.applicable and not math.isnan(r.median_s) and r.spread > SPREAD_WARNING:
-        return f"! spread {r.spread:.0%}"
-    return ""
+def _spread(r: Record) -> str:
+    """The IQR as a share of the median, with ``!`` when over :data:`SPREAD_WARNING`."""
+    if not r.applicable or math.isnan(r.median_s):
+        return "-"
+    return f"{'! ' if r.spread > SPREAD_WARNING else ''}{r.spread:.0%}"
+
+
+def _library(r: Record) -> str:
+    """The library's short name: ``OpenSSL``, ``kyber-py``, ``pycryptodome``."""
+    return (r.implementation or "-").split(" ")[0]
 
 
 def format_table(records: Iterable[Record]) -> str:
-    """An aligned text table of records: times per operation with their quartiles, the
-    library that did the work, sizes, and why n/a. A ``!`` marks a noisy measurement."""
-    head = ("key spec", "operation", "algorithm", "message", "layer", "median", "q1 to q3",
-            "ops/s", "samples", "artifact B", "public key B", "implementation", "note")  # fmt: skip
+    """An aligned text table of records, what matters first: the spec and the library that
+    did its cryptography, the operation, the median time, its quartiles and their spread
+    (``!`` over half the median: noisy), then rates, sample counts, sizes and why n/a."""
+    head = ("key spec", "library", "operation", "algorithm", "message", "layer", "median",
+            "q1 to q3", "spread", "ops/s", "samples", "artifact B", "public key B",
+            "note")  # fmt: skip
     rows = [head]
     for r in records:
-        note = "; ".join(x for x in (_flags(r), r.note) if x)
         quartiles = (
             "n/a" if math.isnan(r.q1_s) else f"{format_time(r.q1_s)} to {format_time(r.q3_s)}"
         )
         rows.append(
             (
-                r.key_spec, r.operation, r.algorithm or "-",
+                r.key_spec, _library(r), r.operation, r.algorithm or "-",
                 format_size(r.message_bytes) if r.message_bytes else "-", r.layer,
-                format_time(r.median_s), quartiles,
+                format_time(r.median_s), quartiles, _spread(r),
                 "n/a" if math.isnan(r.ops_per_s) else f"{r.ops_per_s:,.0f}",
                 f"{r.samples}x{r.loops}" if r.applicable else "-",
                 "-" if r.artifact_bytes is None else str(r.artifact_bytes),
                 "-" if r.public_key_bytes is None else str(r.public_key_bytes),
-                r.implementation or "-", note,
+                r.note,
             )
         )  # fmt: skip
     widths = [max(len(row[c]) for row in rows) for c in range(len(head))]
-    right = {5, 6, 7, 8, 9, 10}
+    right = {6, 7, 8, 9, 10, 11, 12}
     return "\n".join(
         "  ".join(
             cell.rjust(w) if c in right else cell.ljust(w)

@@ -489,7 +489,7 @@ def figure_png(figure: Any) -> bytes:
     import io
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
+    figure.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
 
 
