@@ -233,7 +233,8 @@ def plot_by_strength(
     ops = list(operations)
     rows = [r for r in _smallest_message(records) if r.layer == layer and r.operation in ops]
     rows.sort(key=lambda r: (r.security_bits, ops.index(r.operation), r.median_s))
-    y, ys, groups = 0.0, [], []  # a gap between strength groups
+    y, ys = 0.0, []  # a gap between strength groups
+    groups: list[tuple[int, float]] = []
     for i, r in enumerate(rows):
         if i and r.security_bits != rows[i - 1].security_bits:
             y += 0.8
@@ -272,22 +273,36 @@ def plot_by_strength(
 
 
 def plot_overview(records: Iterable[Record], *, round_trip_s: float = 0.005) -> Any:
-    """All the plots in one figure (3 x 2); the envelope panel needs AES on both layers."""
+    """All the plots in one figure; the envelope panel needs AES on both layers.
+
+    The two long bar charts (operations per second, time by strength) span the full width,
+    each as tall as its number of rows needs, so no label overlaps another.
+    """
     from matplotlib.figure import Figure
 
     from kmslab.bench import kms_view
 
     records = list(records)
-    fig = Figure(figsize=(16, 18), layout="constrained")
-    axes = fig.subplots(3, 2).flatten()
-    plot_ops_per_second(records, ax=axes[0])
-    plot_latency_vs_size(records, ax=axes[1])
-    plot_sign_verify(records, ax=axes[2])
-    plot_sizes(records, ax=axes[3])
-    plot_by_strength(records, ax=axes[4])
+    n_ops = len({_label(r) for r in _smallest_message(records)})
+    n_strength = len(
+        {
+            (r.key_spec, r.operation, r.algorithm)
+            for r in _smallest_message(records)
+            if r.layer == "primitive" and r.operation in ("sign", "verify", "derive", "decapsulate")
+        }
+    )
+    heights = [max(3.0, 0.3 * n_ops + 1.2), 4.8, 4.8, max(3.0, 0.32 * n_strength + 2.0)]
+    fig = Figure(figsize=(16, sum(heights)), layout="constrained")
+    grid = fig.add_gridspec(4, 2, height_ratios=heights)
+    plot_ops_per_second(records, ax=fig.add_subplot(grid[0, :]))
+    plot_latency_vs_size(records, ax=fig.add_subplot(grid[1, 0]))
+    envelope_ax = fig.add_subplot(grid[1, 1])
+    plot_sign_verify(records, ax=fig.add_subplot(grid[2, 0]))
+    plot_sizes(records, ax=fig.add_subplot(grid[2, 1]))
+    plot_by_strength(records, ax=fig.add_subplot(grid[3, :]))
     try:
-        kms_view.plot_envelope(records, round_trip_s=round_trip_s, ax=axes[5])
+        kms_view.plot_envelope(records, round_trip_s=round_trip_s, ax=envelope_ax)
     except ValueError as exc:  # no AES figures to estimate from
-        axes[5].text(0.5, 0.5, str(exc), ha="center", va="center", fontsize=8, wrap=True)
-        axes[5].set_axis_off()
+        envelope_ax.text(0.5, 0.5, str(exc), ha="center", va="center", fontsize=_FONT, wrap=True)
+        envelope_ax.set_axis_off()
     return fig
