@@ -9,7 +9,7 @@ import argparse
 from kmslab.bench.harness import harness_overhead
 from kmslab.bench.openssl import format_openssl, run_openssl_speed
 from kmslab.bench.progress import default_progress
-from kmslab.bench.records import FAMILIES, MODES, format_table
+from kmslab.bench.records import FAMILIES, MODES, format_table, warnings
 from kmslab.bench.run import benchmark, format_by_strength, write_csv, write_json
 
 __all__ = ["HELP", "configure", "run"]
@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(results.records))
     for note in results.notes:
         print(f"note: {note}")
+    for warning in warnings(results.records):  # noisy figures, said before anyone reads them
+        print(f"warning: {warning}")
     print()
     print(format_by_strength(results.records))
     from kmslab.bench import kms_view
