@@ -132,7 +132,7 @@ def envelope_diagram() -> Any:
     arrow((0.28, 0.68), (0.42, 0.6), "")
     arrow((0.64, 0.82), (0.74, 0.82), "2. encrypt")
     arrow((0.85, 0.75), (0.85, 0.3), "3. AES-GCM, locally", (0.07, 0.0))
-    arrow((0.53, 0.52), (0.65, 0.3), "4. store beside", (-0.09, -0.02))
+    arrow((0.53, 0.52), (0.65, 0.3), "4. store beside", (0.08, 0.02))
     ax.text(
         0.53, 0.96, "then forget the plaintext data key", ha="center", fontsize=9, style="italic"
     )
@@ -140,6 +140,7 @@ def envelope_diagram() -> Any:
         (0.6, 0.15),
         (0.2, 0.55),
         "later: Decrypt(encrypted data key)",
+        (-0.1, -0.2),
         connectionstyle="arc3,rad=-0.2",
     )
     ax.set_title("Envelope encryption: one KMS call per envelope, whatever the size of the data")
