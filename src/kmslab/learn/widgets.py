@@ -199,7 +199,7 @@ def operation_explorer(matrix: Matrix) -> Any:
     Controls: ``pair``, ``operation`` (Dropdowns), ``result`` (HTML).
     """
     pairs = [(f"{s} / {u} ({specs.key_type(s, u)})", (s, u)) for s, u in matrix.pairs]
-    pair = w.Dropdown(options=pairs, description="Key", layout=w.Layout(width="420px"))
+    pair = w.Dropdown(options=pairs, description="Key", layout=w.Layout(width="540px"))
     operation = w.Dropdown(options=list(matrix.operations), description="Operation")
     result = _result()
 
