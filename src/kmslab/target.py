@@ -42,7 +42,7 @@ class _RawBody(io.BytesIO):
         yield self.getvalue()
 
 
-def local_client(kms: LocalKMS, **config: Any) -> Any:
+def local_client(kms: LocalKMS, principal: str | None = None, **config: Any) -> Any:
     """A boto3 KMS client answered in-process by ``kms`` through botocore's before-send hook.
 
     Requests are not signed (nothing checks a signature in-process), so no credentials are
@@ -55,6 +55,8 @@ def local_client(kms: LocalKMS, **config: Any) -> Any:
     name with " (reached max retries: 0)", which a client of AWS with the default
     configuration never sees on a 400 error. Legacy mode adds that only to retryable
     (throttling and 5xx) errors, as AWS clients do; the local KMS never throttles.
+    ``principal``: the IAM ARN the client acts as (``kms.iam``); by default the account's
+    administrator role, ``arn:aws:iam::<account>:role/Admin``.
     """
     import boto3
     import botocore
@@ -76,6 +78,7 @@ def local_client(kms: LocalKMS, **config: Any) -> Any:
     session = boto3.session.Session(region_name=kms.region)
     kms_client = session.client("kms", config=base.merge(Config(**config)) if config else base)
     prefix = "TrentService."
+    caller = kms.iam.get(principal) if principal is not None else None
 
     def before_send(request: Any, **_: Any) -> Any:
         target = request.headers.get("X-Amz-Target", b"")
@@ -87,7 +90,10 @@ def local_client(kms: LocalKMS, **config: Any) -> Any:
         elif not isinstance(body, bytes):
             body = body.read()
         request_id = new_request_id()
-        status, payload = kms.handle(target.removeprefix(prefix), body, request_id=request_id)
+        with kms.acting_as(caller):
+            status, payload = kms.handle(
+                target.removeprefix(prefix), body, request_id=request_id
+            )
         headers = {
             "Content-Type": "application/x-amz-json-1.1",
             "Content-Length": str(len(payload)),
@@ -171,6 +177,7 @@ def client(
     kms: LocalKMS | None = None,
     region_name: str | None = None,
     store: str | os.PathLike[str] | None = None,
+    principal: str | None = None,
     **config: Any,
 ) -> Any:
     """A boto3 KMS client for the chosen target.
@@ -178,7 +185,9 @@ def client(
     - ``"local"`` (default): the ``region_name`` Region (default us-east-1) of this process's
       local account (:func:`default_account`), or ``kms`` if given; with ``store=PATH``, of
       the account kept in that file, whose keys survive restarts (:func:`stored_account`;
-      ``client.local_kms.close()`` releases the file; see :mod:`kmslab.kms.store`);
+      ``client.local_kms.close()`` releases the file; see :mod:`kmslab.kms.store`); acting
+      as ``principal`` (an IAM ARN of the account's ``iam``; by default its administrator
+      role);
     - ``"aws"``: real AWS KMS with your usual credentials (``region_name`` or the default);
     - an ``http(s)://`` URL: any KMS-compatible endpoint.
     """
@@ -190,9 +199,14 @@ def client(
             raise TargetError("Give store= or kms=, not both: a LocalKMS has its own store.")
         account = stored_account(store) if store is not None else default_account()
         region = kms or account.region(region_name or DEFAULT_REGION)
-        return local_client(region, **config)
+        return local_client(region, principal=principal, **config)
     if store is not None:
         raise TargetError(f"store= is for the local target, not {name!r}.")
+    if principal is not None:
+        raise TargetError(
+            "principal= chooses an identity of the local KMS only; for AWS or another "
+            "endpoint, use that target's credentials (an AWS profile or role)."
+        )
     import boto3
     from botocore.config import Config
 

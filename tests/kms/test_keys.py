@@ -13,6 +13,7 @@ import pytest
 
 from kmslab import specs
 from kmslab.clock import Clock
+from kmslab.kms.ops.manage import default_policy
 from kmslab.kms.service import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalKMS
 
 VALID_PAIRS = specs.valid_pairs()
@@ -453,10 +454,12 @@ def test_default_key_policy(client, fresh_key):
 
 
 def test_put_and_get_key_policy(client, aws_error, fresh_key):
-    doc = json.dumps({"Version": "2012-10-17", "Statement": []})
+    # Policies that keep the caller able to change them (AWS's lockout safety check).
+    statement = json.loads(default_policy(DEFAULT_ACCOUNT))["Statement"]
+    doc = json.dumps({"Version": "2012-10-17", "Statement": statement})
     meta = fresh_key(Policy=doc)
     assert client.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"] == doc
-    new = json.dumps({"Version": "2012-10-17", "Id": "mine", "Statement": []})
+    new = json.dumps({"Version": "2012-10-17", "Id": "mine", "Statement": statement})
     client.put_key_policy(KeyId=meta["Arn"], PolicyName="default", Policy=new)
     assert client.get_key_policy(KeyId=meta["KeyId"])["Policy"] == new
     with aws_error("MalformedPolicyDocumentException"):

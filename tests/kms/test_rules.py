@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from kmslab import specs
 from kmslab.exceptions import KMSError
+from kmslab.kms.ops.manage import default_policy
 from kmslab.kms.rules import OPERATIONS, STATE_RULES, allowed
 from kmslab.kms.service import HANDLERS, LocalKMS
 from kmslab.kms.wire import has_dry_run, service_model
@@ -216,7 +217,8 @@ REQUESTS: dict[str, Callable[[LocalKMS, Params, bool], Params]] = {
     "UpdateAlias": _update_alias,
     "ListAliases": _key_only,
     "GetKeyPolicy": _plus(PolicyName="default"),
-    "PutKeyPolicy": _plus(PolicyName="default", Policy='{"Version": "2012-10-17"}'),
+    # A policy that passes AWS's lockout safety check: the default one.
+    "PutKeyPolicy": _plus(PolicyName="default", Policy=default_policy("111122223333")),
     "ListKeyPolicies": _key_only,
     "CreateGrant": _create_grant,
     "ListGrants": _key_only,

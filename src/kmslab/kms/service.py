@@ -57,12 +57,17 @@ from kmslab.exceptions import (
     error,
 )
 from kmslab.kms import managed, schedule, wire
+from kmslab.kms.access import Access
+from kmslab.kms.iam import IAM
 from kmslab.kms.index import AliasTable, SequencedTable
 from kmslab.kms.keys import Key, Material
 from kmslab.kms.quotas import default_quotas
 from kmslab.kms.rules import OPERATIONS, STATE_RULES, OperationRule
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from kmslab.kms.iam import IAM, Principal
     from kmslab.kms.ops.grants import Grant
     from kmslab.kms.store import Store
 
@@ -213,6 +218,8 @@ class Account:
         #: Region name -> that Region's local KMS, in the order they were first used.
         self.regions: dict[str, LocalKMS] = {}
         self.lock = threading.RLock()
+        #: The account's IAM principals (kmslab.kms.iam), shared by every Region.
+        self.iam = IAM(account_id)
         self.store: Store | None = None
         self._owns_store = False
         self._loaded = False
@@ -374,6 +381,9 @@ class LocalKMS:
         #: The store keeping this Region (the account's), or None: in memory only.
         self.store: Store | None = None
         self._saved_seq: int | None = None  # the newest key (by number) the store has seen
+        #: Authorization and the record of every call in this Region (kmslab.kms.access);
+        #: the account's IAM principals are shared by its Regions.
+        self.access = Access(self)
         #: Request id -> the most recent failures (at most MAX_FAILURES), for kmslab.explain.
         self.failures: OrderedDict[str, Failure] = OrderedDict()
         _LIVE.add(self)
@@ -406,10 +416,12 @@ class LocalKMS:
         Raises the :mod:`kmslab.exceptions` class of the AWS error on failure, with its
         ``request_id`` set (the key of the failure in :attr:`failures`).
         """
+        rid = new_request_id()
+        self.access.begin(rid)  # the record of this call (kms.events()) carries the same id
         try:
             return self.dispatch(operation, wire.validate(operation, params))
         except KMSError as err:
-            self.record(err, operation, params, new_request_id())
+            self.record(err, operation, params, rid)
             raise
 
     def handle(
@@ -421,6 +433,7 @@ class LocalKMS:
         default); a failure is recorded under it.
         """
         rid = request_id or new_request_id()
+        self.access.begin(rid)  # the record of this call (kms.events()) carries the same id
 
         def on_error(err: KMSError, raw: Params) -> None:
             self.record(err, operation, raw, rid)
@@ -464,11 +477,39 @@ class LocalKMS:
         except KMSError:
             return None
 
-    def client(self, **config: Any) -> Any:
-        """A real boto3 KMS client whose requests this LocalKMS answers in-process."""
+    def client(self, principal: str | None = None, **config: Any) -> Any:
+        """A real boto3 KMS client whose requests this LocalKMS answers in-process.
+
+        ``principal``: the IAM ARN the client acts as (see :attr:`iam`); by default the
+        account's administrator role.
+        """
         from kmslab.target import local_client
 
-        return local_client(self, **config)
+        return local_client(self, principal=principal, **config)
+
+    # -- who calls, and the record of calls --------------------------------------------
+
+    @property
+    def iam(self) -> IAM:
+        """The account's IAM principals: ``kms.iam.create_role("Analyst", policy=...)``."""
+        return self.access.iam
+
+    def acting_as(self, principal: Principal | str | None) -> AbstractContextManager[Principal]:
+        """``with kms.acting_as(arn): kms.call(...)`` makes the calls as that principal."""
+        return self.access.acting_as(principal)
+
+    def events(
+        self,
+        *,
+        key: str | None = None,
+        principal: str | None = None,
+        event_name: str | None = None,
+        outcome: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The CloudTrail-style record of calls, oldest first (see :mod:`kmslab.kms.trail`)."""
+        return self.access.trail.query(
+            key=key, principal=principal, event_name=event_name, outcome=outcome
+        )
 
     def dispatch(self, operation: str, params: Params) -> Params:
         """Run an operation on already-validated params. Never raises anything but KMSError.
@@ -503,7 +544,8 @@ class LocalKMS:
         with self._lock:
             try:
                 self.aws_account.tick()
-                result = handler(self, params)
+                # Authorized, run and recorded (kmslab.kms.access).
+                result = self.access.run(operation, params, handler)
             except KMSError as err:
                 if self.store is not None:
                     try:

@@ -72,6 +72,13 @@ def input_shape(operation: str) -> _Shape | None:
 
 
 @cache
+def output_shape(operation: str) -> _Shape | None:
+    """The operation's response shape (what the CloudTrail-style record reads)."""
+    shape = service_model().operation_model(operation).output_shape
+    return _Shape(shape) if shape is not None else None
+
+
+@cache
 def has_dry_run(operation: str) -> bool:
     shape = input_shape(operation)
     return shape is not None and "DryRun" in shape.members

@@ -5,13 +5,14 @@
 - :mod:`~kmslab.kms.ops.manage`: keys, aliases, tags, policies, descriptions;
 - :mod:`~kmslab.kms.ops.lifecycle`: states, deletion, rotation, imported key material;
 - :mod:`~kmslab.kms.ops.grants`: grants;
-- :mod:`~kmslab.kms.ops.regions`: multi-Region keys (ReplicateKey, UpdatePrimaryRegion).
+- :mod:`~kmslab.kms.ops.regions`: multi-Region keys (ReplicateKey, UpdatePrimaryRegion);
+- :mod:`~kmslab.kms.ops.usage`: GetKeyLastUsage, answered from the record of calls.
 
 May import the rest of :mod:`kmslab.kms` and what it may import.
 """
 
 from __future__ import annotations
 
-from kmslab.kms.ops import crypto, grants, lifecycle, manage, regions
+from kmslab.kms.ops import crypto, grants, lifecycle, manage, regions, usage
 
-__all__ = ["crypto", "grants", "lifecycle", "manage", "regions"]
+__all__ = ["crypto", "grants", "lifecycle", "manage", "regions", "usage"]

@@ -1,10 +1,11 @@
 """Grants: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant.
 
 A grant lets a principal use one KMS key for a list of grant operations, optionally only
-with a given encryption context. kmslab models no principals and no IAM: grants are created,
-validated, listed, retired and revoked as AWS KMS does it, but never *enforced* -- every
-caller may already do everything, with or without a grant, and the GrantTokens member of
-other operations is accepted and ignored.
+with a given encryption context. Grants are enforced by :mod:`kmslab.kms.access`: the
+grantee principal may call a grant operation that no policy allows it (unless a policy
+denies it explicitly), and ``Grant.allows`` applies the encryption-context constraint.
+A new grant is usable at once, or after ``kms.access.grant_delay`` if that is set (AWS's
+eventual consistency); a grant token in ``GrantTokens`` makes it usable immediately.
 
 >>> from kmslab import LocalKMS
 >>> kms = LocalKMS()
@@ -140,6 +141,28 @@ class Grant:
     #: stored: each one names its grant and is authenticated (:func:`_token`), so a named
     #: grant requested 10,000 times still costs one Grant.
     issued: int = 0
+
+    def allows(self, operation: str, encryption_context: dict[str, str] | None) -> bool:
+        """Whether this grant allows ``operation`` (a grant operation such as "Decrypt" or
+        "ReEncryptFrom") for a request with this encryption context.
+
+        EncryptionContextSubset: the request's context contains every pair of the
+        constraint; EncryptionContextEquals: it is exactly the constraint (pairs compare
+        case-sensitively). Operations that take no encryption context (DescribeKey,
+        CreateGrant, RetireGrant) are not constrained. Source: Developer Guide
+        create-grant-overview.html ("Grant constraints").
+        """
+        if operation not in self.operations:
+            return False
+        row = GRANT_OPERATIONS.get(operation)
+        if not self.constraints or row is None or row.constraints != "applies":
+            return True
+        given = encryption_context or {}
+        equals = self.constraints.get("EncryptionContextEquals")
+        if equals is not None:
+            return bool(given == equals)
+        subset = self.constraints.get("EncryptionContextSubset") or {}
+        return all(given.get(str(k)) == v for k, v in subset.items())
 
     def same_request(self, other: Grant) -> bool:
         """Whether ``other`` asks for exactly this grant (what makes a named request repeat)."""

@@ -24,6 +24,8 @@ from kmslab.exceptions import (
 from kmslab.kms import managed, schedule
 from kmslab.kms.keys import Key, Material, MultiRegionSet, new_material_id
 from kmslab.kms.paging import decode_marker, page_iter, page_sorted
+from kmslab.kms.policy.context import key_check
+from kmslab.kms.policy.document import parse_key_policy, validate_principals
 from kmslab.kms.quotas import QUOTAS
 from kmslab.kms.service import PREPARED, operation, require
 
@@ -54,10 +56,16 @@ def default_policy(account: str) -> str:
     )
 
 
-def _policy(kms: LocalKMS, text: str) -> str:
-    """A key policy document checked as AWS documents it ("Key policy format", DG
-    key-policy-overview.html): at most 32,768 bytes, and a JSON object. (The allowed
-    characters are the model's PolicyType pattern, checked by the wire layer.)"""
+def _policy(kms: LocalKMS, text: str, key: Key, bypass: bool) -> str:
+    """Validate a key policy CreateKey or PutKeyPolicy would set on ``key``; returns it.
+
+    As AWS documents it ("Key policy format", DG key-policy-overview.html): at most 32,768
+    bytes, a JSON object in the policy grammar, naming principals that exist. (The allowed
+    characters are the model's PolicyType pattern, checked by the wire layer.) Unless
+    ``bypass`` (BypassPolicyLockoutSafetyCheck), it must let the caller call PutKeyPolicy on
+    the key later: AWS's lockout safety check (DG key-policy-default.html; API reference
+    PutKeyPolicy).
+    """
     limit = kms.quotas["key_policy_bytes"]
     if len(text.encode("utf-8")) > limit:
         # AWS text unknown: inferred (the fidelity ledger: the code is not recorded either).
@@ -68,6 +76,16 @@ def _policy(kms: LocalKMS, text: str) -> str:
         raise MalformedPolicyDocumentException("The new key policy is not valid JSON.") from None
     if not isinstance(document, dict):  # "1" or "[]" parse, but are not a policy document
         raise MalformedPolicyDocumentException("The new key policy is not valid JSON.")
+    policy = parse_key_policy(text)
+    validate_principals(policy, kms.account, kms.iam.exists)
+    if not bypass:
+        principal = kms.access.principal()
+        check = key_check(kms, principal, "kms:PutKeyPolicy", key)
+        if not kms.access.decide(check, principal, key_policy_text=text).allowed:
+            # Observed on AWS: research file 4.13 / 10.1.
+            raise MalformedPolicyDocumentException(
+                "The new key policy will not allow you to update the key policy in the future."
+            )
     return text
 
 
@@ -196,7 +214,6 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
         # kmslab's own refusal (AWS has custom key stores).
         raise UnsupportedOperationException(f"kmslab does not model custom key stores ({origin}).")
     tags = _tag_count(_tags(p.get("Tags")))
-    policy = _policy(kms, p["Policy"]) if p.get("Policy") else default_policy(kms.account)
     limit, usage_now = kms.quotas["keys"], len(kms.keys)
     if usage_now >= limit:
         # AWS's text, observed (the fidelity ledger, convox/rack#347).
@@ -220,11 +237,13 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
         created=now,
         description=p.get("Description", ""),
         tags=tags,
-        policy=policy,
+        policy=default_policy(kms.account),
         region=kms.region,
     )
     if multi_region:
         key.multi_region = MultiRegionSet(kms.region, {kms.region: key})
+    if p.get("Policy"):
+        key.policy = _policy(kms, p["Policy"], key, bool(p.get("BypassPolicyLockoutSafetyCheck")))
     if origin == "EXTERNAL":
         key.state = "PendingImport"
     else:
@@ -476,7 +495,7 @@ def get_key_policy(kms: LocalKMS, p: Params) -> Params:
 def put_key_policy(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("PutKeyPolicy", p["KeyId"])
     _policy_name(p)
-    key.policy = _policy(kms, p["Policy"])
+    key.policy = _policy(kms, p["Policy"], key, bool(p.get("BypassPolicyLockoutSafetyCheck")))
     return {}
 
 

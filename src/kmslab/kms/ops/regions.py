@@ -95,7 +95,6 @@ def replicate_key(kms: LocalKMS, p: Params) -> Params:
         )
     tags = _tag_count(_tags(p.get("Tags")))
     target = kms.aws_account.region(region)
-    policy = _policy(target, p["Policy"]) if p.get("Policy") else default_policy(kms.account)
     limit, usage_now = target.quotas["keys"], len(target.keys)
     if usage_now >= limit:
         # The replica is a key of its Region: CreateKey's quota and text (the fidelity ledger).
@@ -114,10 +113,14 @@ def replicate_key(kms: LocalKMS, p: Params) -> Params:
         created=now,
         description=p.get("Description", ""),
         tags=tags,
-        policy=policy,
+        policy=default_policy(kms.account),
         region=region,
         multi_region=group,
     )
+    if p.get("Policy"):
+        bypass = bool(p.get("BypassPolicyLockoutSafetyCheck"))
+        replica.policy = _policy(target, p["Policy"], replica, bypass)
+    policy = replica.policy
     if key.origin == "EXTERNAL":
         # The replica has no key material until the same material is imported into it
         # (ReplicateKey, API Reference); it knows the ids of the primary's material.

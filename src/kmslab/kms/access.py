@@ -1,0 +1,305 @@
+"""Who may call what: the caller of each request, its authorization, and the record of it.
+
+``LocalKMS.dispatch`` runs every operation through :meth:`Access.run`: it names the caller
+(the default administrator role, or the principal of ``kms.acting_as(...)`` /
+``kms.client(principal=...)``), authorizes the request as AWS KMS does (key policy, IAM
+policies, grants: :mod:`kmslab.kms.policy`), runs it, and records the call, allowed or
+refused (:mod:`kmslab.kms.trail`).
+
+>>> from kmslab import LocalKMS
+>>> kms = LocalKMS()
+>>> kms.access.principal().caller_arn
+'arn:aws:sts::111122223333:assumed-role/Admin/kmslab'
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from kmslab.exceptions import (
+    AccessDeniedException,
+    InvalidGrantTokenException,
+    KMSError,
+    MalformedPolicyDocumentException,
+)
+from kmslab.kms import trail, wire
+from kmslab.kms.iam import IAM, Principal
+from kmslab.kms.policy import context as request_context
+from kmslab.kms.policy.document import Policy, parse_key_policy
+from kmslab.kms.policy.evaluate import Decision, decide, denial_message
+
+if TYPE_CHECKING:
+    from kmslab.kms.ops.grants import Grant
+    from kmslab.kms.policy.context import Check
+    from kmslab.kms.service import LocalKMS, Params
+
+__all__ = ["Access"]
+
+_EMPTY = Policy("", ())
+
+
+def _key_policy(text: str) -> Policy:
+    try:
+        return parse_key_policy(text)
+    except MalformedPolicyDocumentException:
+        return _EMPTY  # a policy that cannot be read allows nothing
+
+
+class Access:
+    """Identities, authorization and the record of one LocalKMS.
+
+    ``grant_delay``: how long a new grant takes to be usable without its grant token
+    (AWS: "usually less than five minutes", grants.html); zero by default.
+    """
+
+    def __init__(self, kms: LocalKMS) -> None:
+        self.kms = kms
+        #: The account's principals, shared by its Regions (so is the caller of a thread).
+        self.iam: IAM = kms.aws_account.iam
+        self.trail = trail.Trail()
+        self.grant_delay = timedelta(0)
+        #: When the record began (GetKeyLastUsage's TrackingStartDate for older keys).
+        self.started = kms.clock.now()
+        self._local = threading.local()
+
+    # -- the caller ----------------------------------------------------------------------
+
+    def principal(self) -> Principal:
+        """The principal making the current request on this thread."""
+        found: Principal | None = getattr(self.iam.local, "principal", None)
+        return found or self.iam.default
+
+    @contextmanager
+    def acting_as(self, principal: Principal | str | None) -> Iterator[Principal]:
+        """Requests made inside the block (on this thread) come from ``principal``."""
+        chosen = (
+            self.iam.default
+            if principal is None
+            else self.iam.get(principal)
+            if isinstance(principal, str)
+            else principal
+        )
+        before = getattr(self.iam.local, "principal", None)
+        self.iam.local.principal = chosen
+        try:
+            yield chosen
+        finally:
+            self.iam.local.principal = before
+
+    def begin(self, request_id: str) -> None:
+        """The request id the next request on this thread is recorded under (the id its
+        response carries in x-amzn-RequestId)."""
+        self._local.request_id = request_id
+
+    # -- authorization ---------------------------------------------------------------------
+
+    def grants_in_effect(self, check: Check, tokens: list[Grant]) -> list[Grant]:
+        """The key's grants AWS would consult: consistent ones, and those named by a token."""
+        if check.key is None:
+            return []
+        now = self.kms.clock.now()
+        grants = [
+            g
+            for g in self.kms.grants.get(check.key.id, {}).values()
+            if g.created + self.grant_delay <= now
+        ]
+        return grants + [g for g in tokens if g.key_id == check.key.id and g not in grants]
+
+    def decide(
+        self,
+        check: Check,
+        principal: Principal,
+        tokens: Sequence[Grant] = (),
+        key_policy_text: str | None = None,
+    ) -> Decision:
+        """The decision for one check (no exception): see :mod:`kmslab.kms.policy.evaluate`.
+
+        ``key_policy_text``: evaluate this key policy instead of the key's own (the lockout
+        safety check evaluates the policy a request would set).
+        """
+        check.extra.setdefault("scope", f"arn:aws:kms:{self.kms.region}:{self.kms.account}:")
+        key_policy = None
+        if check.key is not None:
+            key_policy = _key_policy(key_policy_text or check.key.policy)
+        return decide(
+            check,
+            principal,
+            key_policy,
+            principal.policies.values(),
+            self.grants_in_effect(check, list(tokens)),
+        )
+
+    def _tokens(self, params: Params) -> list[Grant]:
+        found = []
+        for token in params.get("GrantTokens") or []:
+            grant = self._by_token(token)
+            if grant is None:
+                # AWS text unknown: inferred. The token is not echoed.
+                raise InvalidGrantTokenException("The grant token is not valid.")
+            found.append(grant)
+        return found
+
+    def _by_token(self, token: str) -> Grant | None:
+        for grants in self.kms.grants.values():
+            for grant in grants.values():
+                if token in grant.tokens:
+                    return grant
+        return None
+
+    def authorize(self, principal: Principal, operation: str, params: Params) -> list[Check]:
+        """Raise AccessDeniedException unless every check of the request is allowed."""
+        if operation == "RetireGrant":
+            return self._authorize_retire(principal, params)
+        tokens = self._tokens(params)
+        checks = request_context.checks(self.kms, principal, operation, params)
+        for check in checks:
+            decision = self.decide(check, principal, tokens)
+            if not decision.allowed:
+                raise AccessDeniedException(
+                    denial_message(decision, principal.caller_arn, check.action, check.resource)
+                )
+            if operation == "CreateGrant" and decision.reason == "grant":
+                self._check_derived_grant(principal, check, decision, params)
+        return checks
+
+    def _check_derived_grant(
+        self, principal: Principal, check: Check, decision: Decision, params: Params
+    ) -> None:
+        # A grantee may create grants with at most the operations of its own grant
+        # (grants.html, "CreateGrant" grant operation).
+        assert check.key is not None
+        parent = self.kms.grants.get(check.key.id, {}).get(decision.grant_id or "")
+        wanted = set(params.get("Operations") or [])
+        if parent is not None and not wanted <= set(parent.operations):
+            # AWS text unknown: inferred from the general format (research file 9.2).
+            raise AccessDeniedException(
+                denial_message(
+                    Decision(False, "no resource-based policy"),
+                    principal.caller_arn,
+                    check.action,
+                    check.resource,
+                )
+            )
+
+    def _authorize_retire(self, principal: Principal, params: Params) -> list[Check]:
+        """RetireGrant: the grant decides (grant-delete.html): its retiring principal, its
+        grantee if the grant includes RetireGrant, or the account (its root, or a principal
+        an identity policy allows kms:RetireGrant)."""
+        grant = None
+        if params.get("GrantToken"):
+            grant = self._by_token(params["GrantToken"])
+        elif params.get("KeyId") and params.get("GrantId"):
+            checks = request_context.checks(self.kms, principal, "RetireGrant", params)
+            if checks and checks[0].key is not None:
+                grant = self.kms.grants.get(checks[0].key.id, {}).get(params["GrantId"])
+        if grant is None:
+            return []  # the operation reports the unknown grant or token
+        names = (principal.arn, principal.caller_arn)
+        if (
+            grant.retiring in names
+            or (grant.grantee in names and "RetireGrant" in grant.operations)
+            or principal.is_root
+        ):
+            return []
+        key = self.kms.keys[grant.key_id]
+        check = request_context.Check(
+            "kms:RetireGrant",
+            key.arn,
+            None,
+            request_context.RequestContext(
+                request_context.principal_context(self.kms, principal), {}
+            ),
+        )
+        decision = self.decide(check, principal)
+        if not decision.allowed:
+            raise AccessDeniedException(
+                denial_message(decision, principal.caller_arn, check.action, check.resource)
+            )
+        return []
+
+    # -- running and recording ---------------------------------------------------------------
+
+    def run(
+        self, operation: str, params: Params, handler: Callable[[LocalKMS, Params], Params]
+    ) -> Params:
+        """Authorize, run and record one request (called by ``LocalKMS.dispatch``)."""
+        principal = self.principal()
+        now = self.kms.clock.now()
+        request_id = getattr(self._local, "request_id", None) or str(uuid.uuid4())
+        self._local.request_id = None
+        event: dict[str, Any] = {
+            "eventVersion": "1.08",
+            "userIdentity": principal.identity(),
+            "eventTime": trail._time(now),
+            "eventSource": "kms.amazonaws.com",
+            "eventName": operation,
+            "awsRegion": self.kms.region,
+            "sourceIPAddress": "127.0.0.1",
+            "userAgent": "kmslab",
+            "requestParameters": trail.request_parameters(operation, params),
+            "responseElements": None,
+            "requestID": request_id,
+            "eventID": str(uuid.uuid4()),
+            "readOnly": trail.read_only(operation),
+            "resources": [],
+            "eventType": "AwsApiCall",
+            "managementEvent": True,
+            "eventCategory": "Management",
+            "recipientAccountId": self.kms.account,
+            "_when": now,
+        }
+        checks: list[Check] = []
+        try:
+            checks = self.authorize(principal, operation, params)
+            result = handler(self.kms, params)
+        except KMSError as err:
+            self._finish(event, checks, None, err.code, err.message)
+            raise
+        except Exception:
+            self._finish(event, checks, None, "KMSInternalException", "internal error")
+            raise
+        if params.get("DryRun") and wire.has_dry_run(operation):
+            self._finish(
+                event,
+                checks,
+                None,
+                "DryRunOperationException",
+                "The request would have succeeded, but the DryRun option is set.",
+            )
+            return result
+        used = (
+            (c.key.id for c in checks if c.key is not None)
+            if operation in trail.TRACKED_OPERATIONS
+            else ()
+        )
+        self._finish(event, checks, result, None, None, used)
+        return result
+
+    def _finish(
+        self,
+        event: dict[str, Any],
+        checks: list[Check],
+        result: Params | None,
+        code: str | None,
+        message: str | None,
+        used: Any = (),
+    ) -> None:
+        arns = list(dict.fromkeys(c.key.arn for c in checks if c.key is not None))
+        if not arns and result is not None:
+            made = (result.get("KeyMetadata") or {}).get("Arn")
+            if made:
+                arns.append(made)
+        event["resources"] = [
+            {"accountId": self.kms.account, "type": "AWS::KMS::Key", "ARN": arn} for arn in arns
+        ]
+        if code is not None:
+            event["errorCode"] = code
+            event["errorMessage"] = message
+        elif not event["readOnly"] or event["eventName"] in trail.TRACKED_OPERATIONS:
+            event["responseElements"] = trail.response_elements(event["eventName"], result)
+        self.trail.record(event, list(used))
