@@ -151,12 +151,19 @@ class Access:
                     return grant
         return None
 
-    def authorize(self, principal: Principal, operation: str, params: Params) -> list[Check]:
-        """Raise AccessDeniedException unless every check of the request is allowed."""
+    def authorize(
+        self, principal: Principal, operation: str, params: Params, checks: list[Check]
+    ) -> None:
+        """Raise AccessDeniedException unless every check of the request is allowed.
+
+        ``checks`` receives the request's checks (the record names their keys even when
+        the request is refused).
+        """
         if operation == "RetireGrant":
-            return self._authorize_retire(principal, params)
+            self._authorize_retire(principal, params, checks)
+            return
         tokens = self._tokens(params)
-        checks = request_context.checks(self.kms, principal, operation, params)
+        checks.extend(request_context.checks(self.kms, principal, operation, params))
         for check in checks:
             decision = self.decide(check, principal, tokens)
             if not decision.allowed:
@@ -165,7 +172,6 @@ class Access:
                 )
             if operation == "CreateGrant" and decision.reason == "grant":
                 self._check_derived_grant(principal, check, decision, params)
-        return checks
 
     def _check_derived_grant(
         self, principal: Principal, check: Check, decision: Decision, params: Params
@@ -186,7 +192,7 @@ class Access:
                 )
             )
 
-    def _authorize_retire(self, principal: Principal, params: Params) -> list[Check]:
+    def _authorize_retire(self, principal: Principal, params: Params, checks: list[Check]) -> None:
         """RetireGrant: the grant decides (grant-delete.html): its retiring principal, its
         grantee if the grant includes RetireGrant, or the account (its root, or a principal
         an identity policy allows kms:RetireGrant)."""
@@ -194,33 +200,30 @@ class Access:
         if params.get("GrantToken"):
             grant = self._by_token(params["GrantToken"])
         elif params.get("KeyId") and params.get("GrantId"):
-            checks = request_context.checks(self.kms, principal, "RetireGrant", params)
-            if checks and checks[0].key is not None:
-                grant = self.kms.grants.get(checks[0].key.id, {}).get(params["GrantId"])
+            found = request_context.checks(self.kms, principal, "RetireGrant", params)
+            if found and found[0].key is not None:
+                grant = self.kms.grants.get(found[0].key.id, {}).get(params["GrantId"])
         if grant is None:
-            return []  # the operation reports the unknown grant or token
+            return  # the operation reports the unknown grant or token
+        key = self.kms.keys[grant.key_id]
+        checks.append(request_context.key_check(self.kms, principal, "kms:RetireGrant", key))
         names = (principal.arn, principal.caller_arn)
         if (
             grant.retiring in names
             or (grant.grantee in names and "RetireGrant" in grant.operations)
             or principal.is_root
         ):
-            return []
-        key = self.kms.keys[grant.key_id]
+            return
+        # Otherwise an identity policy of the grant's account may allow kms:RetireGrant.
+        values = request_context.principal_context(self.kms, principal)
         check = request_context.Check(
-            "kms:RetireGrant",
-            key.arn,
-            None,
-            request_context.RequestContext(
-                request_context.principal_context(self.kms, principal), {}
-            ),
+            "kms:RetireGrant", key.arn, None, request_context.RequestContext(values, {})
         )
         decision = self.decide(check, principal)
         if not decision.allowed:
             raise AccessDeniedException(
                 denial_message(decision, principal.caller_arn, check.action, check.resource)
             )
-        return []
 
     # -- running and recording ---------------------------------------------------------------
 
@@ -255,7 +258,7 @@ class Access:
         }
         checks: list[Check] = []
         try:
-            checks = self.authorize(principal, operation, params)
+            self.authorize(principal, operation, params, checks)
             result = handler(self.kms, params)
         except KMSError as err:
             self._finish(event, checks, None, err.code, err.message)

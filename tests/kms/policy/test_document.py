@@ -1,0 +1,106 @@
+"""Key policy and identity policy documents: what parses, what AWS refuses."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kmslab.exceptions import MalformedPolicyDocumentException
+from kmslab.kms.policy.document import (
+    parse_identity_policy,
+    parse_key_policy,
+    validate_principals,
+)
+
+INVALID = "Policy contains a statement with one or more invalid principals."
+
+
+def doc(**statement):
+    base = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}
+    base.update(statement)
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{k: v for k, v in base.items() if v is not None}]}
+    )
+
+
+def test_statement_may_be_one_object():
+    text = json.dumps(
+        {
+            "Statement": {
+                "Effect": "Deny",
+                "Principal": "*",
+                "NotAction": "kms:Describe*",
+                "Resource": "*",
+            }
+        }
+    )
+    (statement,) = parse_key_policy(text).statements
+    assert statement.effect == "Deny" and statement.negated_action
+    assert statement.principals == (("AWS", "*"),)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{not json",
+        "[]",
+        json.dumps({"Version": "2012-10-17"}),
+        json.dumps({"Version": "2012-10-17", "Statement": []}),
+        json.dumps({"Version": "2013-01-01", "Statement": []}),
+        doc(Effect="Maybe"),
+        doc(Action=None),
+        doc(Resource=None),
+        doc(Action=[]),
+        doc(Action=3),
+        doc(Extra="x"),
+        doc(NotAction="kms:Decrypt"),
+        doc(Condition={"StringEqualz": {"a": "b"}}),
+    ],
+)
+def test_malformed(text):
+    with pytest.raises(MalformedPolicyDocumentException):
+        parse_key_policy(text)
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [None, {}, {"AWS": []}, {"Nobody": "x"}, "root", {"AWS": 123}],
+)
+def test_invalid_principals_get_aws_text(principal):
+    with pytest.raises(MalformedPolicyDocumentException) as info:
+        parse_key_policy(doc(Principal=principal))
+    assert info.value.message == INVALID
+
+
+@pytest.mark.parametrize(
+    ("principal", "ok"),
+    [
+        ({"AWS": "*"}, True),
+        ({"AWS": "111122223333"}, True),
+        ({"AWS": "arn:aws:iam::111122223333:root"}, True),
+        ({"AWS": "arn:aws:iam::111122223333:role/Exists"}, True),
+        ({"AWS": "arn:aws:iam::111122223333:role/Missing"}, False),
+        ({"AWS": "arn:aws:iam::444455556666:role/Elsewhere"}, True),
+        ({"AWS": "arn:aws:iam::111122223333:role/*"}, False),
+        ({"AWS": "arn:aws:iam::1111:root"}, False),
+        ({"Service": "ec2.amazonaws.com"}, True),
+        ({"Service": "not a service"}, False),
+    ],
+)
+def test_principals_must_exist(principal, ok):
+    policy = parse_key_policy(doc(Principal=principal))
+    exists = {"arn:aws:iam::111122223333:role/Exists"}.__contains__
+    if ok:
+        validate_principals(policy, "111122223333", exists)
+    else:
+        with pytest.raises(MalformedPolicyDocumentException) as info:
+            validate_principals(policy, "111122223333", exists)
+        assert info.value.message == INVALID
+
+
+def test_identity_policies_name_no_principal():
+    ok = json.dumps({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"}]})
+    assert parse_identity_policy(ok).statements[0].principals == ()
+    with pytest.raises(MalformedPolicyDocumentException):
+        parse_identity_policy(doc())
