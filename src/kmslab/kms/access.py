@@ -300,6 +300,13 @@ class Access:
         event["resources"] = [
             {"accountId": self.kms.account, "type": "AWS::KMS::Key", "ARN": arn} for arn in arns
         ]
+        if event["eventName"] == "Decrypt" and event["requestParameters"] is not None:
+            # CloudTrail's Decrypt entries always name the algorithm and the key, even when
+            # the request did not (Developer Guide ct-decrypt.html).
+            recorded = event["requestParameters"]
+            recorded.setdefault("encryptionAlgorithm", "SYMMETRIC_DEFAULT")
+            if arns:
+                recorded.setdefault("keyId", arns[0])
         if code is not None:
             event["errorCode"] = code
             event["errorMessage"] = message

@@ -139,14 +139,19 @@ def _short(arn: str) -> str:
 class EventsTable:
     """Events as a table: who called what on which key, and the outcome."""
 
-    COLUMNS = ("caller", "event", "key", "outcome")
-
-    def __init__(self, events: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, events: Iterable[Mapping[str, Any]], *, key_column: bool = True) -> None:
+        self.columns = (
+            ("caller", "event", "key", "outcome") if key_column else ("caller", "event", "outcome")
+        )
         self.rows = [
             (
                 _short(e["userIdentity"]["arn"]),
                 str(e["eventName"]),
-                ", ".join(r["ARN"].rsplit("/", 1)[-1][:8] for r in e["resources"]) or "-",
+                *(
+                    [", ".join(r["ARN"].rsplit("/", 1)[-1][:8] for r in e["resources"]) or "-"]
+                    if key_column
+                    else []
+                ),
                 str(e.get("errorCode") or "OK"),
             )
             for e in events
@@ -157,18 +162,19 @@ class EventsTable:
 
     def __repr__(self) -> str:
         widths = [
-            max([len(c)] + [len(r[i]) for r in self.rows]) for i, c in enumerate(self.COLUMNS)
+            max([len(c)] + [len(r[i]) for r in self.rows]) for i, c in enumerate(self.columns)
         ]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(self.COLUMNS, widths, strict=True))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True))]
         lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in self.rows]
         return "\n".join(line.rstrip() for line in lines)
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th style='text-align:left'>{c}</th>" for c in self.COLUMNS)
+        head = "".join(f"<th style='text-align:left'>{c}</th>" for c in self.columns)
+        last = len(self.columns) - 1
         body = "".join(
             "<tr>"
             + "".join(
-                f"<td style='color:{'#c0392b' if i == 3 and v != 'OK' else 'inherit'}'>"
+                f"<td style='color:{'#c0392b' if i == last and v != 'OK' else 'inherit'}'>"
                 f"{html.escape(v)}</td>"
                 for i, v in enumerate(r)
             )
@@ -178,9 +184,10 @@ class EventsTable:
         return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def events_table(events: Iterable[Mapping[str, Any]]) -> EventsTable:
-    """``kms.events(...)`` as a table (key ids shortened to 8 characters)."""
-    return EventsTable(events)
+def events_table(events: Iterable[Mapping[str, Any]], *, key_column: bool = True) -> EventsTable:
+    """``kms.events(...)`` as a table (key ids shortened to 8 characters; ``key_column=False``
+    leaves them out, for the events of one key)."""
+    return EventsTable(events, key_column=key_column)
 
 
 def _q(key: str, prompt: str, options: dict[str, str], answer: str) -> Question:
