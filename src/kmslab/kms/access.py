@@ -238,7 +238,7 @@ class Access:
         event: dict[str, Any] = {
             "eventVersion": "1.08",
             "userIdentity": principal.identity(),
-            "eventTime": trail._time(now),
+            "eventTime": None,  # written from _when when the record is read
             "eventSource": "kms.amazonaws.com",
             "eventName": operation,
             "awsRegion": self.kms.region,

@@ -86,7 +86,10 @@ class Principal:
         return self.kind == "Root"
 
     def identity(self) -> dict[str, Any]:
-        """CloudTrail's userIdentity element for this caller."""
+        """CloudTrail's userIdentity element for this caller (built once; do not change it)."""
+        cached: dict[str, Any] | None = self.__dict__.get("_identity")
+        if cached is not None:
+            return cached
         out: dict[str, Any] = {
             "type": self.kind,
             "arn": self.caller_arn,
@@ -103,6 +106,7 @@ class Principal:
                     "userName": self.name,
                 }
             }
+        self.__dict__["_identity"] = out
         return out
 
 

@@ -25,6 +25,7 @@ GetKeyLastUsage reports, is kept apart and is not bounded by it.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -169,7 +170,9 @@ class Trail:
                 continue
             if outcome is not None and _outcome(e) != outcome:
                 continue
-            out.append({k: v for k, v in e.items() if not k.startswith("_")})
+            event = copy.deepcopy({k: v for k, v in e.items() if not k.startswith("_")})
+            event["eventTime"] = _time(e["_when"])
+            out.append(event)
         return out
 
 

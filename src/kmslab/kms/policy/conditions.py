@@ -49,6 +49,12 @@ def _wildcard(pattern: str, flags: int = 0) -> re.Pattern[str]:
 
 def like(value: str, pattern: str) -> bool:
     """StringLike matching (case-sensitive, ``*`` and ``?`` wildcards)."""
+    if pattern == "*":  # the common cases first: every request checks "kms:*" and "*"
+        return True
+    if "?" not in pattern and pattern.count("*") == 1 and pattern.endswith("*"):
+        return value.startswith(pattern[:-1])
+    if "*" not in pattern and "?" not in pattern:
+        return value == pattern
     return _wildcard(pattern).fullmatch(value) is not None
 
 

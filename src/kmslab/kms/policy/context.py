@@ -194,12 +194,18 @@ def principal_context(kms: LocalKMS, principal: Principal) -> dict[str, list[str
         "aws:principalaccount": [principal.account],
         "aws:principaltype": [principal.kind],
         "kms:calleraccount": [principal.account],
-        "aws:currenttime": [kms.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")],
-        "aws:epochtime": [str(int(kms.clock.now().timestamp()))],
     }
     if principal.kind == "IAMUser":
         out["aws:username"] = [principal.name]
     return out
+
+
+def _time_context(kms: LocalKMS) -> dict[str, Callable[[], list[str]]]:
+    """aws:CurrentTime and aws:EpochTime, computed only if a condition reads them."""
+    return {
+        "aws:currenttime": lambda: [kms.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")],
+        "aws:epochtime": lambda: [str(int(kms.clock.now().timestamp()))],
+    }
 
 
 def _key_context(
@@ -294,7 +300,7 @@ def checks(kms: LocalKMS, principal: Principal, operation: str, p: Params) -> li
     if operation in IAM_ONLY:
         values = dict(base)
         _request_context(operation, p, values)
-        return [Check(f"kms:{operation}", "*", None, RequestContext(values, {}))]
+        return [Check(f"kms:{operation}", "*", None, RequestContext(values, _time_context(kms)))]
     out: list[Check] = []
     if operation in ALIAS_OPERATIONS and isinstance(p.get("AliasName"), str):
         values = dict(base)
@@ -315,7 +321,7 @@ def checks(kms: LocalKMS, principal: Principal, operation: str, p: Params) -> li
         if key is None:
             continue
         values = dict(base)
-        lazy = _key_context(kms, key, values)
+        lazy = _key_context(kms, key, values) | _time_context(kms)
         _request_context(operation, p, values)
         context = p.get(target.context)
         _encryption_context(values, context)
