@@ -261,3 +261,26 @@ def test_no_secret_in_any_event():
     for secret in secrets:
         for form in (base64.b64encode(secret).decode(), secret.hex(), secret.decode("latin-1")):
             assert form not in text
+
+
+def test_request_ids_over_http():
+    import boto3
+    from botocore.config import Config
+
+    from kmslab.server import serve
+
+    kms = LocalKMS()
+    server = serve(kms)
+    try:
+        client = boto3.client(
+            "kms",
+            region_name="us-east-1",
+            endpoint_url=server.url,
+            aws_access_key_id="x",
+            aws_secret_access_key="x",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+        out = client.list_keys()
+        assert kms.events()[-1]["requestID"] == out["ResponseMetadata"]["RequestId"]
+    finally:
+        server.stop()
