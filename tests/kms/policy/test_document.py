@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kmslab.exceptions import MalformedPolicyDocumentException
 from kmslab.kms.policy.document import (
@@ -104,3 +106,52 @@ def test_identity_policies_name_no_principal():
     assert parse_identity_policy(ok).statements[0].principals == ()
     with pytest.raises(MalformedPolicyDocumentException):
         parse_identity_policy(doc())
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+_statement = st.fixed_dictionaries(
+    {},
+    optional={
+        "Effect": st.sampled_from(["Allow", "Deny", "allow", 1]),
+        "Principal": st.sampled_from(["*", {"AWS": "*"}, {"AWS": "111122223333"}, {"AWS": []}, 3]),
+        "Action": st.sampled_from(["kms:*", ["kms:Decrypt"], "", []]),
+        "Resource": st.sampled_from(["*", [], 1]),
+        "Condition": _json,
+    },
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        _json,
+        st.lists(_statement, max_size=3).map(lambda s: {"Version": "2012-10-17", "Statement": s}),
+    )
+)
+def test_hostile_policies_get_aws_errors_never_a_crash(document):
+    """Whatever the document, PutKeyPolicy answers success or MalformedPolicyDocumentException,
+    and a key with whatever was accepted still answers requests with an AWS error or success."""
+    from kmslab.exceptions import KMSError
+    from kmslab.kms.service import LocalKMS
+
+    kms = LocalKMS()
+    key = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+    try:
+        kms.call(
+            "PutKeyPolicy",
+            KeyId=key,
+            Policy=json.dumps(document),
+            BypassPolicyLockoutSafetyCheck=True,
+        )
+    except MalformedPolicyDocumentException:
+        return
+    try:
+        kms.call("Encrypt", KeyId=key, Plaintext=b"x", EncryptionContext={"a": "b"})
+    except KMSError as err:
+        assert err.code == "AccessDeniedException"
