@@ -65,14 +65,36 @@ def test_events_table():
     assert "<table>" in table._repr_html_()
 
 
-def test_quiz_every_option_explains_itself():
-    quiz = key_access.quiz()
-    assert quiz.lesson == "09"
-    for question in quiz.questions:
-        assert set(question.explain) == set(question.options)
-        assert len(question.answer) == 1
-        (right,) = question.answer
-        assert question.check(right).correct
-        for option in set(question.options) - question.answer:
-            result = question.check(option)
-            assert not result.correct and result.feedback[0].startswith(option)
+def test_quiz_answers_are_what_the_local_kms_does():
+    """Lesson 09's quiz (quizzes/09.toml) against real calls."""
+    import json
+
+    from kmslab.exceptions import AccessDeniedException
+    from kmslab.learn import exercises
+
+    quiz = exercises.quiz("09")
+    kms = LocalKMS()
+    key = kms.call("CreateKey")["KeyMetadata"]
+    role = kms.iam.create_role("Role")
+    code = lesson.try_call(
+        kms.client(principal=role.arn).describe_key, KeyId=key["KeyId"]
+    ).error_code
+    assert quiz["delegation"].check(code).correct
+    # deny: the key policy allows the role Decrypt, its IAM policy denies it.
+    policy = json.loads(kms.call("GetKeyPolicy", KeyId=key["KeyId"])["Policy"])
+    policy["Statement"].append(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": role.arn},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+        }
+    )
+    kms.call("PutKeyPolicy", KeyId=key["KeyId"], Policy=json.dumps(policy))
+    kms.iam.put_policy(
+        role, "deny", {"Statement": [{"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"}]}
+    )
+    blob = kms.call("Encrypt", KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+    with kms.acting_as(role), pytest.raises(AccessDeniedException):
+        kms.call("Decrypt", CiphertextBlob=blob)
+    assert quiz["deny"].check("the request is refused").correct

@@ -1,5 +1,5 @@
-"""Lesson 09 helpers: who may use a key. Explanations of refusals, the record as a table,
-and the lesson's quiz.
+"""Lesson 09 helpers: who may use a key. Explanations of refusals and the record as a table
+(the lesson's quiz is ``quizzes/09.toml``).
 
 >>> from kmslab import LocalKMS
 >>> from kmslab.learn import key_access, lesson
@@ -21,9 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kmslab.learn.exercises import Question, Quiz
-
-__all__ = ["Explanation", "events_table", "explain", "quiz"]
+__all__ = ["Explanation", "events_table", "explain"]
 
 _DENIAL = re.compile(
     r"User: (?P<caller>\S+) is not authorized to perform: (?P<action>\S+) on resource: "
@@ -188,99 +186,3 @@ def events_table(events: Iterable[Mapping[str, Any]], *, key_column: bool = True
     """``kms.events(...)`` as a table (key ids shortened to 8 characters; ``key_column=False``
     leaves them out, for the events of one key)."""
     return EventsTable(events, key_column=key_column)
-
-
-def _q(key: str, prompt: str, options: dict[str, str], answer: str) -> Question:
-    names = list(options)
-    turn = sum(map(ord, key)) % len(names)
-    return Question(key, prompt, tuple(names[turn:] + names[:turn]), frozenset([answer]), options)
-
-
-def quiz() -> Quiz:
-    """Lesson 09's quiz: each option explains itself.
-
-    >>> quiz()["deny"].check("the request is refused").correct
-    True
-    """
-    return Quiz(
-        "09",
-        "Who may use a key",
-        (
-            _q(
-                "delegation",
-                "The default key policy allows arn:aws:iam::111122223333:root kms:*. A role of "
-                "that account with no IAM policy calls DescribeKey. What happens?",
-                {
-                    "AccessDeniedException": (
-                        "right: the statement lets the account's IAM policies decide, and none "
-                        "allows the role anything."
-                    ),
-                    "it succeeds": (
-                        "no: naming the account root delegates to IAM; it does not allow every "
-                        "principal of the account by itself."
-                    ),
-                    "NotFoundException": "no: the key exists; the caller is not allowed to use it.",
-                },
-                "AccessDeniedException",
-            ),
-            _q(
-                "deny",
-                "The key policy allows a role kms:Decrypt, and the role's IAM policy denies "
-                "kms:Decrypt. What happens when the role decrypts?",
-                {
-                    "the request is refused": "right: an explicit Deny anywhere wins.",
-                    "the key policy wins": (
-                        "no: the key policy comes first, but a Deny anywhere wins."
-                    ),
-                    "the request succeeds with a warning": "no: KMS has no warnings; it refuses.",
-                },
-                "the request is refused",
-            ),
-            _q(
-                "context",
-                "A policy allows kms:Decrypt only with StringEquals kms:EncryptionContext:project "
-                "= alpha. Which Decrypt request passes?",
-                {
-                    "context {project: alpha, team: x}": (
-                        "right: the condition requires that pair; other pairs are allowed."
-                    ),
-                    "context {project: Alpha}": (
-                        "no: StringEquals compares values case-sensitively."
-                    ),
-                    "no encryption context": "no: an absent key fails a StringEquals condition.",
-                },
-                "context {project: alpha, team: x}",
-            ),
-            _q(
-                "retire",
-                "A grant names a retiring principal. Who else can retire it?",
-                {
-                    "the grantee, if the grant includes RetireGrant, and the account": (
-                        "right: that is what grant-delete.html lists."
-                    ),
-                    "anyone with kms:RetireGrant in the key policy": (
-                        "no: the grant decides who retires it; RevokeGrant is the permission-"
-                        "controlled way to delete a grant."
-                    ),
-                    "nobody else": "no: the account can always retire grants made in it.",
-                },
-                "the grantee, if the grant includes RetireGrant, and the account",
-            ),
-            _q(
-                "record",
-                "What does the CloudTrail record of a Decrypt call contain?",
-                {
-                    "the key ARN, the caller and the encryption context": (
-                        "right: never the ciphertext or the plaintext."
-                    ),
-                    "the plaintext, so you can audit what was read": (
-                        "no: plaintexts, ciphertexts and data keys are never logged."
-                    ),
-                    "nothing: Decrypt is not logged": (
-                        "no: every call is logged, even refused ones."
-                    ),
-                },
-                "the key ARN, the caller and the encryption context",
-            ),
-        ),
-    )
