@@ -22,7 +22,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from kmslab.exceptions import (
-    AccessDeniedException,
     InvalidGrantTokenException,
     KMSError,
     MalformedPolicyDocumentException,
@@ -31,7 +30,7 @@ from kmslab.kms import trail, wire
 from kmslab.kms.iam import IAM, Principal
 from kmslab.kms.policy import context as request_context
 from kmslab.kms.policy.document import Policy, parse_key_policy
-from kmslab.kms.policy.evaluate import Decision, decide, denial_message
+from kmslab.kms.policy.evaluate import Decision, decide, deny
 
 if TYPE_CHECKING:
     from kmslab.kms.ops.grants import Grant
@@ -167,9 +166,7 @@ class Access:
         for check in checks:
             decision = self.decide(check, principal, tokens)
             if not decision.allowed:
-                raise AccessDeniedException(
-                    denial_message(decision, principal.caller_arn, check.action, check.resource)
-                )
+                deny(decision, principal.caller_arn, check.action, check.resource)
             if operation == "CreateGrant" and decision.reason == "grant":
                 self._check_derived_grant(principal, check, decision, params)
 
@@ -183,13 +180,11 @@ class Access:
         wanted = set(params.get("Operations") or [])
         if parent is not None and not wanted <= set(parent.operations):
             # AWS text unknown: inferred from the general format (research file 9.2).
-            raise AccessDeniedException(
-                denial_message(
-                    Decision(False, "no resource-based policy"),
-                    principal.caller_arn,
-                    check.action,
-                    check.resource,
-                )
+            deny(
+                Decision(False, "no resource-based policy"),
+                principal.caller_arn,
+                check.action,
+                check.resource,
             )
 
     def _authorize_retire(self, principal: Principal, params: Params, checks: list[Check]) -> None:
@@ -221,9 +216,7 @@ class Access:
         )
         decision = self.decide(check, principal)
         if not decision.allowed:
-            raise AccessDeniedException(
-                denial_message(decision, principal.caller_arn, check.action, check.resource)
-            )
+            deny(decision, principal.caller_arn, check.action, check.resource)
 
     # -- running and recording ---------------------------------------------------------------
 

@@ -135,20 +135,6 @@ OPERATORS: dict[str, Operator] = _ops()
 _SET_OPERATORS = ("ForAnyValue", "ForAllValues")
 _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
-# Single-valued keys a ForAllValues makes overly permissive; AWS refuses the policy.
-# Source: Developer Guide conditions-kms.html ("Using set operators with condition keys").
-_OVERLY_PERMISSIVE = {
-    "kms:encryptioncontext:": (
-        "OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with "
-        "a single-valued condition key matches requests without the specified encryption "
-        "context or with an unspecified encryption context. To fix, remove ForAllValues."
-    ),
-    "aws:requesttag/": (
-        "OverlyPermissiveCondition: Using the ForAllValues set operator with a single-valued "
-        "condition key matches requests without the specified tag or with an unspecified tag. "
-        "To fix, remove ForAllValues."
-    ),
-}
 
 
 def _text(value: Any) -> str:
@@ -247,10 +233,22 @@ def parse_condition_block(raw: Any) -> tuple[Condition, ...]:
                     f"The policy document is malformed: {key} has no values."
                 )
             lowered = key.lower()
-            if set_op == "ForAllValues":
-                for prefix, message in _OVERLY_PERMISSIVE.items():
-                    if lowered.startswith(prefix):
-                        raise MalformedPolicyDocumentException(message)
+            # ForAllValues with these single-valued keys is overly permissive; AWS refuses it.
+            # Source: Developer Guide conditions-kms.html ("Using set operators with
+            # condition keys"), both texts.
+            if set_op == "ForAllValues" and lowered.startswith("kms:encryptioncontext:"):
+                raise MalformedPolicyDocumentException(
+                    "OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set "
+                    "operator with a single-valued condition key matches requests without the "
+                    "specified encryption context or with an unspecified encryption context. "
+                    "To fix, remove ForAllValues."
+                )
+            if set_op == "ForAllValues" and lowered.startswith("aws:requesttag/"):
+                raise MalformedPolicyDocumentException(
+                    "OverlyPermissiveCondition: Using the ForAllValues set operator with a "
+                    "single-valued condition key matches requests without the specified tag or "
+                    "with an unspecified tag. To fix, remove ForAllValues."
+                )
             out.append(
                 Condition(operator, base, set_op, if_exists, lowered, tuple(map(_text, values)))
             )

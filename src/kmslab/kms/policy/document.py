@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from kmslab.exceptions import KMSError, MalformedPolicyDocumentException
+from kmslab.exceptions import MalformedPolicyDocumentException
 from kmslab.kms.policy.conditions import Condition, parse_condition_block
 
 __all__ = [
@@ -58,16 +58,9 @@ _IAM_ARN = re.compile(
 _SERVICE = re.compile(r"[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?")
 
 
-def _malformed(detail: str) -> KMSError:
-    # AWS text unknown: inferred. AWS names the fault in few words; kmslab says which.
-    return MalformedPolicyDocumentException(f"The policy document is malformed: {detail}")
-
-
-def _invalid_principals() -> KMSError:
-    # Observed on AWS: research file 4.12 / 10.2.
-    return MalformedPolicyDocumentException(
-        "Policy contains a statement with one or more invalid principals."
-    )
+# The texts of MalformedPolicyDocumentException: "Policy contains a statement with one or more
+# invalid principals." is observed on AWS (research file 4.12 / 10.2). For the other faults
+# AWS's text is unknown: inferred ("The policy document is malformed: " and the fault).
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +93,10 @@ class Policy:
 def _strings(value: Any, element: str) -> tuple[str, ...]:
     values = value if isinstance(value, list) else [value]
     if not values or not all(isinstance(v, str) and v for v in values):
-        raise _malformed(f"{element} must be a string or a non-empty list of strings.")
+        raise MalformedPolicyDocumentException(
+            f"The policy document is malformed: {element} must be a string or a non-empty "
+            "list of strings."
+        )
     return tuple(values)
 
 
@@ -108,46 +104,72 @@ def _principals(value: Any) -> tuple[tuple[str, str], ...]:
     if value == "*":
         return (("AWS", "*"),)
     if not isinstance(value, dict) or not value:
-        raise _invalid_principals()
+        raise MalformedPolicyDocumentException(
+            "Policy contains a statement with one or more invalid principals."
+        )
     out: list[tuple[str, str]] = []
     for kind, names in value.items():
         if kind not in _PRINCIPAL_TYPES:
-            raise _invalid_principals()
+            raise MalformedPolicyDocumentException(
+                "Policy contains a statement with one or more invalid principals."
+            )
         try:
             out.extend((kind, name) for name in _strings(names, "Principal"))
         except MalformedPolicyDocumentException:
-            raise _invalid_principals() from None
+            raise MalformedPolicyDocumentException(
+                "Policy contains a statement with one or more invalid principals."
+            ) from None
     return tuple(out)
 
 
 def _statement(raw: Any, *, resource_policy: bool) -> Statement:
     if not isinstance(raw, dict):
-        raise _malformed("each statement must be a JSON object.")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: each statement must be a JSON object."
+        )
     unknown = set(raw) - _STATEMENT_MEMBERS
     if unknown:
-        raise _malformed(f"unknown statement element {sorted(unknown)[0]}.")
+        raise MalformedPolicyDocumentException(
+            f"The policy document is malformed: unknown statement element {sorted(unknown)[0]}."
+        )
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise _malformed("Effect must be Allow or Deny.")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: Effect must be Allow or Deny."
+        )
     for a, b in (
         ("Principal", "NotPrincipal"),
         ("Action", "NotAction"),
         ("Resource", "NotResource"),
     ):
         if a in raw and b in raw:
-            raise _malformed(f"a statement has either {a} or {b}, not both.")
+            raise MalformedPolicyDocumentException(
+                f"The policy document is malformed: a statement has either {a} or {b}, not both."
+            )
     has_principal = "Principal" in raw or "NotPrincipal" in raw
     if resource_policy and not has_principal:
-        raise _invalid_principals()
+        raise MalformedPolicyDocumentException(
+            "Policy contains a statement with one or more invalid principals."
+        )
     if not resource_policy and has_principal:
-        raise _malformed("an identity-based policy cannot have a Principal element.")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: an identity-based policy cannot have a "
+            "Principal element."
+        )
     if "Action" not in raw and "NotAction" not in raw:
-        raise _malformed("each statement needs an Action or NotAction element.")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: each statement needs an Action or NotAction element."
+        )
     if "Resource" not in raw and "NotResource" not in raw:
-        raise _malformed("each statement needs a Resource or NotResource element.")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: each statement needs a Resource or "
+            "NotResource element."
+        )
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
-        raise _malformed("Sid must be a string.")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: Sid must be a string."
+        )
     principal = raw.get("Principal", raw.get("NotPrincipal"))
     return Statement(
         sid=sid,
@@ -169,18 +191,29 @@ def _parse(text: str, *, resource_policy: bool) -> Policy:
         # AWS text unknown: inferred.
         raise MalformedPolicyDocumentException("The new key policy is not valid JSON.") from None
     if not isinstance(doc, dict):
-        raise _malformed("the policy must be a JSON object.")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: the policy must be a JSON object."
+        )
     unknown = set(doc) - {"Version", "Id", "Statement"}
     if unknown:
-        raise _malformed(f"unknown policy element {sorted(unknown)[0]}.")
+        raise MalformedPolicyDocumentException(
+            f"The policy document is malformed: unknown policy element {sorted(unknown)[0]}."
+        )
     if "Version" in doc and doc["Version"] not in _VERSIONS:
-        raise _malformed("Version must be 2012-10-17 (or the older 2008-10-17).")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: Version must be 2012-10-17 (or the older "
+            "2008-10-17)."
+        )
     raw = doc.get("Statement")
     if raw is None:
-        raise _malformed("the policy has no Statement element.")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: the policy has no Statement element."
+        )
     raws = raw if isinstance(raw, list) else [raw]
     if not raws:
-        raise _malformed("the Statement element is empty.")
+        raise MalformedPolicyDocumentException(
+            "The policy document is malformed: the Statement element is empty."
+        )
     return Policy(text, tuple(_statement(s, resource_policy=resource_policy) for s in raws))
 
 
@@ -217,4 +250,6 @@ def validate_principals(policy: Policy, account: str, exists: Callable[[str], bo
             else:
                 ok = exists(name)
             if not ok:
-                raise _invalid_principals()
+                raise MalformedPolicyDocumentException(
+                    "Policy contains a statement with one or more invalid principals."
+                )
