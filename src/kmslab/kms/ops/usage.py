@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 @operation("GetKeyLastUsage")
 def get_key_last_usage(kms: LocalKMS, p: Params) -> Params:
-    # Which KeyId forms AWS accepts here is not documented; kmslab takes key ids and ARNs
-    # (like the other key-management reads) and reports a key in any key state.
+    # Key id or key ARN; "Alias names are not supported" (API reference, KeyId). Whether the
+    # response's KeyId is the ARN or the bare id is not documented: the ARN, as most KMS
+    # responses give. Any key state is answered (not documented otherwise).
     key = kms.resolve(p["KeyId"], aliases=False)
     return {
         "KeyId": key.arn,
