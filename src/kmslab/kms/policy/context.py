@@ -129,13 +129,31 @@ def _text(value: Any) -> str:
 
 
 class RequestContext(Mapping[str, Sequence[str]]):
-    """Condition key (lowercase) -> values; costly keys are computed only when a policy asks."""
+    """Condition key (lowercase) -> values; built only when a policy condition reads it.
 
-    def __init__(self, values: dict[str, list[str]], lazy: dict[str, Callable[[], list[str]]]):
-        self._values = values
-        self._lazy = lazy
+    ``values``: keys known at once; ``lazy``: key -> function computing it (costly keys);
+    ``build``: a function returning (values, lazy), called on first use instead (most
+    requests meet no condition, so most contexts are never built).
+    """
+
+    def __init__(
+        self,
+        values: dict[str, list[str]] | None = None,
+        lazy: dict[str, Callable[[], list[str]]] | None = None,
+        build: Callable[[], tuple[dict[str, list[str]], dict[str, Callable[[], list[str]]]]]
+        | None = None,
+    ) -> None:
+        self._values = values if values is not None else {}
+        self._lazy = lazy if lazy is not None else {}
+        self._build = build
+
+    def _ready(self) -> None:
+        if self._build is not None:
+            self._values, self._lazy = self._build()
+            self._build = None
 
     def __getitem__(self, key: str) -> Sequence[str]:
+        self._ready()
         if key in self._values:
             return self._values[key]
         if key in self._lazy:
@@ -151,6 +169,7 @@ class RequestContext(Mapping[str, Sequence[str]]):
             return default
 
     def __iter__(self) -> Iterator[str]:
+        self._ready()
         for key in list(self._lazy):
             self.get(key)
         return iter(k for k, v in self._values.items() if v)
@@ -296,19 +315,18 @@ def checks(kms: LocalKMS, principal: Principal, operation: str, p: Params) -> li
     A key the request names but that does not exist yields no check: the operation then
     reports NotFoundException itself, as AWS does for a key in the caller's account.
     """
-    base = principal_context(kms, principal)
     if operation in IAM_ONLY:
-        values = dict(base)
-        _request_context(operation, p, values)
-        return [Check(f"kms:{operation}", "*", None, RequestContext(values, _time_context(kms)))]
+
+        def build_iam() -> tuple[dict[str, list[str]], dict[str, Callable[[], list[str]]]]:
+            values = principal_context(kms, principal)
+            _request_context(operation, p, values)
+            return values, _time_context(kms)
+
+        return [Check(f"kms:{operation}", "*", None, RequestContext(build=build_iam))]
     out: list[Check] = []
     if operation in ALIAS_OPERATIONS and isinstance(p.get("AliasName"), str):
-        values = dict(base)
-        out.append(
-            Check(
-                f"kms:{operation}", kms.alias_arn(p["AliasName"]), None, RequestContext(values, {})
-            )
-        )
+        alias_context = RequestContext(principal_context(kms, principal), _time_context(kms))
+        out.append(Check(f"kms:{operation}", kms.alias_arn(p["AliasName"]), None, alias_context))
     for target in KEY_TARGETS.get(operation, (KeyTarget(operation),)):
         if target.member is None and operation in ALIAS_OPERATIONS:
             key = _alias_target(kms, p.get("AliasName"))
@@ -320,11 +338,38 @@ def checks(kms: LocalKMS, principal: Principal, operation: str, p: Params) -> li
                 key = _from_ciphertext(kms, p.get("CiphertextBlob"))
         if key is None:
             continue
-        values = dict(base)
+        context = p.get(target.context)
+        out.append(
+            Check(
+                f"kms:{target.permission}",
+                key.arn,
+                key,
+                RequestContext(
+                    build=_key_request_builder(kms, principal, operation, p, target, key, ref)
+                ),
+                grant_operation=target.permission,
+                encryption_context=dict(context) if context else None,
+            )
+        )
+    return out
+
+
+def _key_request_builder(
+    kms: LocalKMS,
+    principal: Principal,
+    operation: str,
+    p: Params,
+    target: KeyTarget,
+    key: Key,
+    ref: str | None,
+) -> Callable[[], tuple[dict[str, list[str]], dict[str, Callable[[], list[str]]]]]:
+    """The function that builds a key check's request context when a condition needs it."""
+
+    def build() -> tuple[dict[str, list[str]], dict[str, Callable[[], list[str]]]]:
+        values = principal_context(kms, principal)
         lazy = _key_context(kms, key, values) | _time_context(kms)
         _request_context(operation, p, values)
-        context = p.get(target.context)
-        _encryption_context(values, context)
+        _encryption_context(values, p.get(target.context))
         algorithm = p.get(target.algorithm)
         defaulted = algorithm is None and operation in _ALGORITHM_DEFAULT
         if operation in _SYMMETRIC_DEFAULT_ALWAYS or defaulted:
@@ -340,17 +385,9 @@ def checks(kms: LocalKMS, principal: Principal, operation: str, p: Params) -> li
             )
             dst = _resolve(kms, p.get("DestinationKeyId"))
             values["kms:reencryptonsamekey"] = [_text(src is not None and src is dst)]
-        out.append(
-            Check(
-                f"kms:{target.permission}",
-                key.arn,
-                key,
-                RequestContext(values, lazy),
-                grant_operation=target.permission,
-                encryption_context=dict(context) if context else None,
-            )
-        )
-    return out
+        return values, lazy
+
+    return build
 
 
 def key_check(kms: LocalKMS, principal: Principal, action: str, key: Key) -> Check:
