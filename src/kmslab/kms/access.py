@@ -101,12 +101,15 @@ class Access:
         """The key's grants AWS would consult: consistent ones, and those named by a token."""
         if check.key is None:
             return []
+        table = self.kms.grants.get(check.key.id)
+        if table is None and not tokens:
+            return []
         now = self.kms.clock.now()
-        grants = [
-            g
-            for g in self.kms.grants.get(check.key.id, {}).values()
-            if g.created + self.grant_delay <= now
-        ]
+        grants = (
+            [g for g in table.values() if g.created + self.grant_delay <= now]
+            if table is not None
+            else []
+        )
         return grants + [g for g in tokens if g.key_id == check.key.id and g not in grants]
 
     def decide(
@@ -134,21 +137,18 @@ class Access:
         )
 
     def _tokens(self, params: Params) -> list[Grant]:
-        found = []
-        for token in params.get("GrantTokens") or []:
-            grant = self._by_token(token)
-            if grant is None:
-                # AWS text unknown: inferred. The token is not echoed.
-                raise InvalidGrantTokenException("The grant token is not valid.")
-            found.append(grant)
-        return found
+        """The grants the request's GrantTokens name; InvalidGrantTokenException otherwise."""
+        return [self._by_token(token) for token in params.get("GrantTokens") or []]
 
-    def _by_token(self, token: str) -> Grant | None:
-        for grants in self.kms.grants.values():
-            for grant in grants.values():
-                if token in grant.tokens:
-                    return grant
-        return None
+    def _by_token(self, token: str) -> Grant:
+        # Imported here: the operations import the service, which imports this module.
+        from kmslab.kms.ops.grants import _by_token
+
+        return _by_token(self.kms, token)
+
+    def _grant(self, key_id: str, grant_id: str) -> Grant | None:
+        table = self.kms.grants.get(key_id)
+        return table.get(grant_id) if table is not None else None
 
     def authorize(
         self, principal: Principal, operation: str, params: Params, checks: list[Check]
@@ -176,7 +176,7 @@ class Access:
         # A grantee may create grants with at most the operations of its own grant
         # (grants.html, "CreateGrant" grant operation).
         assert check.key is not None
-        parent = self.kms.grants.get(check.key.id, {}).get(decision.grant_id or "")
+        parent = self._grant(check.key.id, decision.grant_id or "")
         wanted = set(params.get("Operations") or [])
         if parent is not None and not wanted <= set(parent.operations):
             # AWS text unknown: inferred from the general format (research file 9.2).
@@ -193,11 +193,14 @@ class Access:
         an identity policy allows kms:RetireGrant)."""
         grant = None
         if params.get("GrantToken"):
-            grant = self._by_token(params["GrantToken"])
+            try:
+                grant = self._by_token(params["GrantToken"])
+            except InvalidGrantTokenException:
+                return  # the operation reports the token
         elif params.get("KeyId") and params.get("GrantId"):
             found = request_context.checks(self.kms, principal, "RetireGrant", params)
             if found and found[0].key is not None:
-                grant = self.kms.grants.get(found[0].key.id, {}).get(params["GrantId"])
+                grant = self._grant(found[0].key.id, params["GrantId"])
         if grant is None:
             return  # the operation reports the unknown grant or token
         key = self.kms.keys[grant.key_id]
