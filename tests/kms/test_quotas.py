@@ -16,8 +16,9 @@ from kmslab.exceptions import (
     MalformedPolicyDocumentException,
     ValidationException,
 )
+from kmslab.kms.ops.manage import default_policy
 from kmslab.kms.quotas import QUOTAS, default_quotas
-from kmslab.kms.service import LocalKMS
+from kmslab.kms.service import DEFAULT_ACCOUNT, LocalKMS
 
 PRINCIPAL = "arn:aws:iam::111122223333:role/app"
 
@@ -144,12 +145,20 @@ def test_policy_documents_aws_refuses(kms: LocalKMS, policy: str, error: type[KM
         _key(kms, Policy=policy)
 
 
+def _valid_policy(sid: str) -> str:
+    """The default key policy with this Sid (a document that passes every other check)."""
+    document = json.loads(default_policy(DEFAULT_ACCOUNT))
+    document["Statement"][0]["Sid"] = sid
+    return json.dumps(document, ensure_ascii=False)
+
+
 def test_policy_at_the_size_limit_is_kept(kms: LocalKMS) -> None:
-    policy = json.dumps({"Pad": "x" * (32_768 - 11)})
+    pad = 32_768 - len(_valid_policy("").encode())
+    policy = _valid_policy("x" * pad)
     assert len(policy.encode()) == 32_768
     key_id = _key(kms, Policy=policy)
     assert kms.call("GetKeyPolicy", KeyId=key_id, PolicyName="default")["Policy"] == policy
-    latin = json.dumps({"Sid": "caf\u00e9\tok"}, ensure_ascii=False)
+    latin = _valid_policy("caf\u00e9\tok")
     kms.call("PutKeyPolicy", KeyId=key_id, Policy=latin, PolicyName="default")
 
 

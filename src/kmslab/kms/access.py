@@ -37,7 +37,11 @@ if TYPE_CHECKING:
     from kmslab.kms.policy.context import Check
     from kmslab.kms.service import LocalKMS, Params
 
-__all__ = ["Access"]
+__all__ = ["GRANT_TOKENS", "Access"]
+
+#: "lookup": (kms, token) -> the grant it names, or InvalidGrantTokenException; registered
+#: by kmslab.kms.ops.grants.
+GRANT_TOKENS: dict[str, Callable[[LocalKMS, str], Grant]] = {}
 
 _EMPTY = Policy("", ())
 
@@ -141,10 +145,9 @@ class Access:
         return [self._by_token(token) for token in params.get("GrantTokens") or []]
 
     def _by_token(self, token: str) -> Grant:
-        # Imported here: the operations import the service, which imports this module.
-        from kmslab.kms.ops.grants import _by_token
-
-        return _by_token(self.kms, token)
+        # kmslab.kms.ops.grants registers how a token names its grant (it imports the
+        # service, which imports this module, so it cannot be imported from here).
+        return GRANT_TOKENS["lookup"](self.kms, token)
 
     def _grant(self, key_id: str, grant_id: str) -> Grant | None:
         table = self.kms.grants.get(key_id)

@@ -62,6 +62,7 @@ from kmslab.exceptions import (
     NotFoundException,
     ValidationException,
 )
+from kmslab.kms.access import GRANT_TOKENS
 from kmslab.kms.index import SequencedTable
 from kmslab.kms.paging import decode_marker, page_iter
 from kmslab.kms.quotas import QUOTAS
@@ -319,6 +320,9 @@ def _by_token(kms: LocalKMS, token: str) -> Grant:
         # exception's description (ledger grant-token-invalid).
         raise InvalidGrantTokenException("The specified grant token is not valid.")
     return grant
+
+
+GRANT_TOKENS["lookup"] = _by_token  # kmslab.kms.access checks GrantTokens with it
 
 
 def _add(kms: LocalKMS, grant: Grant) -> None:
