@@ -152,6 +152,12 @@ REQUESTS: dict[str, tuple[Build, str, str]] = {
     "RotateKeyOnDemand": (_key("sym"), "kms:RotateKeyOnDemand", "sym"),
     "ListKeyRotations": (_key("sym"), "kms:ListKeyRotations", "sym"),
     "GetKeyLastUsage": (_key("sym"), "kms:GetKeyLastUsage", "sym"),
+    "ReplicateKey": (_key("mrk", ReplicaRegion="us-west-2"), "kms:ReplicateKey", "mrk"),
+    "UpdatePrimaryRegion": (
+        _key("mrk", PrimaryRegion="us-west-2"),
+        "kms:UpdatePrimaryRegion",
+        "mrk",
+    ),
     "GetParametersForImport": (
         _key("ext", WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"),
         "kms:GetParametersForImport",
@@ -186,6 +192,7 @@ def world() -> tuple[LocalKMS, Keys]:
         "agree": {"KeySpec": "ECC_NIST_P256", "KeyUsage": "KEY_AGREEMENT"},
         "kem": {"KeySpec": "ML_KEM_768", "KeyUsage": "ENCAPSULATE_DECAPSULATE"},
         "ext": {"Origin": "EXTERNAL"},
+        "mrk": {"MultiRegion": True},
     }
     keys: Keys = {}
     for name, params in made.items():

@@ -174,6 +174,7 @@ def _every_operation(kms: LocalKMS) -> list[bytes]:
     ]["KeyId"]
     rsa = call("CreateKey", KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
     ext = call("CreateKey", Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    mrk = call("CreateKey", MultiRegion=True)["KeyMetadata"]["KeyId"]
     plaintext = os.urandom(32)
     blob = call("Encrypt", KeyId=sym, Plaintext=plaintext, EncryptionContext={"c": "1"})[
         "CiphertextBlob"
@@ -242,6 +243,7 @@ def _every_operation(kms: LocalKMS) -> list[bytes]:
             ("agree", agree),
             ("kem", kem),
             ("ext", ext),
+            ("mrk", mrk),
         )
     }
     call("CreateAlias", AliasName="alias/sym", TargetKeyId=sym)
