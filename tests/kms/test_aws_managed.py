@@ -20,6 +20,8 @@ from kmslab.kms.service import DEFAULT_ACCOUNT, LocalKMS
 
 START = datetime(2033, 1, 10, 7, tzinfo=timezone.utc)
 ROOT = f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"
+#: The default client's caller: the account's administrator role, through a session.
+ADMIN = f"arn:aws:sts::{DEFAULT_ACCOUNT}:assumed-role/Admin/kmslab"
 
 
 @pytest.fixture
@@ -72,12 +74,19 @@ def test_using_an_alias_creates_the_aws_managed_key(kms: LocalKMS, client: Any) 
     assert [k["KeyId"] for k in client.list_keys()["Keys"]] == [meta["KeyId"]]
 
 
-def test_encrypting_with_an_alias_creates_the_key(kms: LocalKMS, client: Any) -> None:
-    blob = client.encrypt(KeyId="alias/aws/ebs", Plaintext=b"volume key")["CiphertextBlob"]
-    out = client.decrypt(CiphertextBlob=blob)
-    assert out["Plaintext"] == b"volume key"
+def test_using_an_alias_creates_the_key_but_only_services_may_encrypt(
+    kms: LocalKMS, client: Any
+) -> None:
+    # The key policy allows cryptographic use only through the service (kms:ViaService),
+    # and no request reaches the local KMS through an AWS service.
+    code, message = _error(client.encrypt, KeyId="alias/aws/ebs", Plaintext=b"volume key")
     meta = client.describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]
-    assert out["KeyId"] == meta["Arn"] and meta["KeyManager"] == "AWS"
+    assert meta["KeyManager"] == "AWS"
+    assert (code, message) == (
+        "AccessDeniedException",
+        f"User: {ADMIN} is not authorized to perform: kms:Encrypt on resource: "
+        f"{meta['Arn']} because no resource-based policy allows the kms:Encrypt action",
+    )
 
 
 def test_yearly_rotation(kms: LocalKMS, client: Any) -> None:
@@ -126,7 +135,7 @@ def test_customers_cannot_manage_it(kms: LocalKMS, client: Any, operation: str) 
     method = getattr(client, "".join("_" + c.lower() if c.isupper() else c for c in operation)[1:])
     assert _error(method, KeyId=meta["KeyId"], **MANAGEMENT[operation]) == (
         "AccessDeniedException",
-        f"User: {ROOT} is not authorized to perform: kms:{operation} on resource: "
+        f"User: {ADMIN} is not authorized to perform: kms:{operation} on resource: "
         f"{meta['Arn']} because no resource-based policy allows the kms:{operation} action",
     )
     assert (key.state, key.policy, key.description, dict(key.tags), len(key.materials)) == before

@@ -30,20 +30,17 @@ from typing import TYPE_CHECKING
 
 from kmslab import specs
 from kmslab.crypto import family
-from kmslab.exceptions import AccessDeniedException
 from kmslab.kms.keys import Key, Material, new_material_id
 
 if TYPE_CHECKING:
     from kmslab.kms.service import LocalKMS
 
 __all__ = [
-    "CUSTOMER_ACTIONS",
     "PREDEFINED",
     "ROTATION_DAYS",
     "ManagedAlias",
     "create",
     "policy",
-    "refuse_management",
 ]
 
 #: AWS rotates every AWS managed key once a year; the customer cannot change that.
@@ -102,26 +99,16 @@ PREDEFINED: dict[str, ManagedAlias] = {
     )
 }
 
-#: What the AWS managed key policy lets the account itself do: its second statement allows
-#: kms:Describe*, kms:Get* and kms:List* to the account root. The cryptographic operations
-#: (its first statement) are allowed through the owning service; kmslab does not model
-#: kms:ViaService, so it lets them through. Everything else a customer tries is refused.
-CUSTOMER_ACTIONS: tuple[str, ...] = (
-    "Describe",
-    "Get",
-    "List",
-    "Encrypt",
-    "Decrypt",
-    "ReEncrypt",
-    "GenerateDataKey",
-)
-
 
 def policy(alias: ManagedAlias, account: str, region: str) -> str:
     """The key policy AWS attaches to an AWS managed key (the customer cannot change it).
 
     Shape as AWS documents and shows it for aws/s3 (Id "auto-s3-2"): use through the
     service for every principal of the account, and read access for the account.
+    kmslab.kms.access evaluates it like any key policy: no request reaches the local KMS
+    through an AWS service (kms:ViaService is never set), so customers may describe, get
+    and list, and everything else is AccessDeniedException, as AWS refuses direct use and
+    management of AWS managed keys.
     """
     service = alias.title
     return json.dumps(
@@ -198,19 +185,3 @@ def create(kms: LocalKMS, alias_name: str) -> Key | None:
         "LastUpdatedDate": now,
     }
     return key
-
-
-def refuse_management(kms: LocalKMS, operation: str, key: Key) -> None:
-    """AccessDeniedException for what the AWS managed key policy does not let the caller do.
-
-    kmslab's caller is the account root. AWS's text, observed for an AWS managed key
-    (elastic/cloudbeat#1749, kms:GetKeyRotationStatus on aws/acm) and for other denials
-    (the fidelity ledger, modern form without a trailing period).
-    """
-    if key.manager != "AWS" or operation.startswith(CUSTOMER_ACTIONS):
-        return
-    principal = f"arn:aws:iam::{kms.account}:root"
-    raise AccessDeniedException(
-        f"User: {principal} is not authorized to perform: kms:{operation} on resource: "
-        f"{key.arn} because no resource-based policy allows the kms:{operation} action"
-    )

@@ -813,7 +813,6 @@ class LocalKMS:
         """
         rule = OPERATIONS[operation]
         key = self.resolve(key_id, aliases=rule.aliases)
-        managed.refuse_management(self, operation, key)
         self.check_state(rule, key)
         self.check_type(rule, key, action or operation)
         return key
