@@ -216,4 +216,4 @@ def denial_message(decision: Decision, caller_arn: str, action: str, resource: s
     try:
         deny(decision, caller_arn, action, resource)
     except AccessDeniedException as err:
-        return err.message
+        return err.message or ""
