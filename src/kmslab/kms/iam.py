@@ -30,7 +30,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from kmslab.exceptions import MalformedPolicyDocumentException
 from kmslab.kms.policy.document import Policy, parse_identity_policy
 
 __all__ = ["ADMIN_POLICY", "ADMIN_ROLE", "IAM", "SESSION_NAME", "Principal"]
@@ -195,12 +194,3 @@ class IAM:
 
     def exists(self, arn: str) -> bool:
         return self.find(arn) is not None
-
-
-def check_principal_arn(arn: str) -> None:
-    """Raise MalformedPolicyDocumentException unless ``arn`` has an IAM principal's shape."""
-    if _ARN.fullmatch(arn) is None:
-        # Source: research file 4.12 / 10.2 (observed).
-        raise MalformedPolicyDocumentException(
-            "Policy contains a statement with one or more invalid principals."
-        )

@@ -538,6 +538,78 @@ LEDGER: tuple[Row, ...] = (
         "key), jbrt/ec2cryptomatic#26, aws-ia/terraform-aws-eks-blueprints#485",
     ),
     Row(
+        "access-denied-no-identity-policy",
+        "AccessDeniedException",
+        "User: <principal ARN> is not authorized to perform: kms:<Action> on resource: <key "
+        "ARN> because no identity-based policy allows the kms:<Action> action",
+        "observed",
+        "user reports ministryofjustice/modernisation-platform#11726 (kms:Decrypt, 2025), "
+        "trussworks/terraform-aws-s3-anti-virus#48, cattle-ops/terraform-aws-gitlab-runner"
+        "#1253; for CreateKey and the other IAM-only operations the resource is '*' (a user "
+        "report of kms:CreateKey on resource: *)",
+    ),
+    Row(
+        "access-denied-deny-resource",
+        "AccessDeniedException",
+        "User: <principal ARN> is not authorized to perform: kms:<Action> on resource: <key "
+        "ARN> with an explicit deny in a resource-based policy",
+        "observed",
+        "user report with the raw wire body, aws/aws-nitro-enclaves-sdk-c#157 (2025)",
+    ),
+    Row(
+        "access-denied-deny-identity",
+        "AccessDeniedException",
+        "User: <principal ARN> is not authorized to perform: kms:<Action> on resource: <key "
+        "ARN> with an explicit deny in an identity-based policy",
+        "inferred",
+        "IAM's general format for a Deny in an identity policy; no KMS recording found (AWS "
+        "may append the managed policy's ARN; kmslab's identity policies are inline)",
+    ),
+    Row(
+        "policy-invalid-principals",
+        "MalformedPolicyDocumentException",
+        "Policy contains a statement with one or more invalid principals.",
+        "observed",
+        "user reports, e.g. awslabs/minimum-viable-dataspace-on-aws#6, "
+        "cloudposse/terraform-aws-vpc-flow-logs-s3-bucket#27",
+    ),
+    Row(
+        "policy-lockout",
+        "MalformedPolicyDocumentException",
+        "The new key policy will not allow you to update the key policy in the future.",
+        "observed",
+        "user reports data-dot-all/dataall#956 (PutKeyPolicy), "
+        "terraform-aws-modules/terraform-aws-kms#14 (CreateKey)",
+    ),
+    Row(
+        "policy-malformed",
+        "MalformedPolicyDocumentException",
+        "The policy document is malformed: <the fault>",
+        "inferred",
+        "AWS's texts for these faults (a missing Statement, Effect, Action or Resource, an "
+        "unknown element or condition operator) are not recorded; kmslab names the fault",
+    ),
+    Row(
+        "policy-overly-permissive-context",
+        "MalformedPolicyDocumentException",
+        "OverlyPermissiveCondition:EncryptionContext: Using the ForAllValues set operator with "
+        "a single-valued condition key matches requests without the specified encryption "
+        "context or with an unspecified encryption context. To fix, remove ForAllValues.",
+        "documented",
+        "DG conditions-kms.md, kms:EncryptionContext:context-key (the error code is not "
+        "stated; MalformedPolicyDocumentException inferred)",
+    ),
+    Row(
+        "policy-overly-permissive-tag",
+        "MalformedPolicyDocumentException",
+        "OverlyPermissiveCondition: Using the ForAllValues set operator with a single-valued "
+        "condition key matches requests without the specified tag or with an unspecified tag. "
+        "To fix, remove ForAllValues.",
+        "documented",
+        "DG conditions-kms.md, 'Using set operators with condition keys' (the bracketed words "
+        "filled in for aws:RequestTag; the error code inferred)",
+    ),
+    Row(
         "no-pending-material",
         "KMSInvalidStateException",
         "No available key material pending rotation for the key: <key ARN>.",

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from kmslab.exceptions import MalformedPolicyDocumentException
+from kmslab.exceptions import KMSError, MalformedPolicyDocumentException
 
 __all__ = ["OPERATORS", "Condition", "Context", "Operator", "parse_condition_block"]
 
@@ -137,15 +137,19 @@ _VARIABLE = re.compile(r"\$\{([^}]+)\}")
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
 
 
+def _malformed(fault: str) -> KMSError:
+    # AWS text unknown: inferred. AWS names a malformed policy in few words; kmslab names
+    # the fault.
+    return MalformedPolicyDocumentException(f"The policy document is malformed: {fault}")
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float | str):
         return str(value)
     # AWS text unknown: inferred.
-    raise MalformedPolicyDocumentException(
-        "The policy document is malformed: condition values must be strings, numbers or booleans."
-    )
+    raise _malformed("condition values must be strings, numbers or booleans.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +209,7 @@ def _split(operator: str) -> tuple[str | None, str, bool]:
     base = name[: -len("IfExists")] if if_exists else name
     if base not in OPERATORS and not (base == "Null" and not if_exists):
         # AWS text unknown: inferred.
-        raise MalformedPolicyDocumentException(
-            f"The policy document is malformed: unknown condition operator {operator}."
-        )
+        raise _malformed(f"unknown condition operator {operator}.")
     return set_op, base, if_exists
 
 
@@ -216,22 +218,16 @@ def parse_condition_block(raw: Any) -> tuple[Condition, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, dict):
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: Condition must be a JSON object."
-        )
+        raise _malformed("Condition must be a JSON object.")
     out: list[Condition] = []
     for operator, tests in raw.items():
         set_op, base, if_exists = _split(operator)
         if not isinstance(tests, dict) or not tests:
-            raise MalformedPolicyDocumentException(
-                f"The policy document is malformed: {operator} must map condition keys to values."
-            )
+            raise _malformed(f"{operator} must map condition keys to values.")
         for key, value in tests.items():
             values = value if isinstance(value, list) else [value]
             if not values:
-                raise MalformedPolicyDocumentException(
-                    f"The policy document is malformed: {key} has no values."
-                )
+                raise _malformed(f"{key} has no values.")
             lowered = key.lower()
             # ForAllValues with these single-valued keys is overly permissive; AWS refuses it.
             # Source: Developer Guide conditions-kms.html ("Using set operators with

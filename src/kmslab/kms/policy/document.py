@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from kmslab.exceptions import MalformedPolicyDocumentException
+from kmslab.exceptions import KMSError, MalformedPolicyDocumentException
 from kmslab.kms.policy.conditions import Condition, parse_condition_block
 
 __all__ = [
@@ -59,8 +59,14 @@ _SERVICE = re.compile(r"[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?")
 
 
 # The texts of MalformedPolicyDocumentException: "Policy contains a statement with one or more
-# invalid principals." is observed on AWS (research file 4.12 / 10.2). For the other faults
-# AWS's text is unknown: inferred ("The policy document is malformed: " and the fault).
+# invalid principals." is observed on AWS (the fidelity ledger, policy-invalid-principals).
+# For the other faults AWS's text is unknown: inferred (see _malformed).
+
+
+def _malformed(fault: str) -> KMSError:
+    # AWS text unknown: inferred. AWS names a malformed policy in few words; kmslab names
+    # the fault.
+    return MalformedPolicyDocumentException(f"The policy document is malformed: {fault}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,10 +99,7 @@ class Policy:
 def _strings(value: Any, element: str) -> tuple[str, ...]:
     values = value if isinstance(value, list) else [value]
     if not values or not all(isinstance(v, str) and v for v in values):
-        raise MalformedPolicyDocumentException(
-            f"The policy document is malformed: {element} must be a string or a non-empty "
-            "list of strings."
-        )
+        raise _malformed(f"{element} must be a string or a non-empty list of strings.")
     return tuple(values)
 
 
@@ -124,52 +127,34 @@ def _principals(value: Any) -> tuple[tuple[str, str], ...]:
 
 def _statement(raw: Any, *, resource_policy: bool) -> Statement:
     if not isinstance(raw, dict):
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: each statement must be a JSON object."
-        )
+        raise _malformed("each statement must be a JSON object.")
     unknown = set(raw) - _STATEMENT_MEMBERS
     if unknown:
-        raise MalformedPolicyDocumentException(
-            f"The policy document is malformed: unknown statement element {sorted(unknown)[0]}."
-        )
+        raise _malformed(f"unknown statement element {sorted(unknown)[0]}.")
     effect = raw.get("Effect")
     if effect not in ("Allow", "Deny"):
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: Effect must be Allow or Deny."
-        )
+        raise _malformed("Effect must be Allow or Deny.")
     for a, b in (
         ("Principal", "NotPrincipal"),
         ("Action", "NotAction"),
         ("Resource", "NotResource"),
     ):
         if a in raw and b in raw:
-            raise MalformedPolicyDocumentException(
-                f"The policy document is malformed: a statement has either {a} or {b}, not both."
-            )
+            raise _malformed(f"a statement has either {a} or {b}, not both.")
     has_principal = "Principal" in raw or "NotPrincipal" in raw
     if resource_policy and not has_principal:
         raise MalformedPolicyDocumentException(
             "Policy contains a statement with one or more invalid principals."
         )
     if not resource_policy and has_principal:
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: an identity-based policy cannot have a "
-            "Principal element."
-        )
+        raise _malformed("an identity-based policy cannot have a Principal element.")
     if "Action" not in raw and "NotAction" not in raw:
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: each statement needs an Action or NotAction element."
-        )
+        raise _malformed("each statement needs an Action or NotAction element.")
     if "Resource" not in raw and "NotResource" not in raw:
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: each statement needs a Resource or "
-            "NotResource element."
-        )
+        raise _malformed("each statement needs a Resource or NotResource element.")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: Sid must be a string."
-        )
+        raise _malformed("Sid must be a string.")
     principal = raw.get("Principal", raw.get("NotPrincipal"))
     return Statement(
         sid=sid,
@@ -191,29 +176,18 @@ def _parse(text: str, *, resource_policy: bool) -> Policy:
         # AWS text unknown: inferred.
         raise MalformedPolicyDocumentException("The new key policy is not valid JSON.") from None
     if not isinstance(doc, dict):
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: the policy must be a JSON object."
-        )
+        raise _malformed("the policy must be a JSON object.")
     unknown = set(doc) - {"Version", "Id", "Statement"}
     if unknown:
-        raise MalformedPolicyDocumentException(
-            f"The policy document is malformed: unknown policy element {sorted(unknown)[0]}."
-        )
+        raise _malformed(f"unknown policy element {sorted(unknown)[0]}.")
     if "Version" in doc and doc["Version"] not in _VERSIONS:
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: Version must be 2012-10-17 (or the older "
-            "2008-10-17)."
-        )
+        raise _malformed("Version must be 2012-10-17 (or the older 2008-10-17).")
     raw = doc.get("Statement")
     if raw is None:
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: the policy has no Statement element."
-        )
+        raise _malformed("the policy has no Statement element.")
     raws = raw if isinstance(raw, list) else [raw]
     if not raws:
-        raise MalformedPolicyDocumentException(
-            "The policy document is malformed: the Statement element is empty."
-        )
+        raise _malformed("the Statement element is empty.")
     return Policy(text, tuple(_statement(s, resource_policy=resource_policy) for s in raws))
 
 
