@@ -373,11 +373,47 @@ EXPLANATIONS: dict[str, Guide] = {
         _DG + "multi-region-keys-overview.html",
     ),
     "access-denied-no-policy": Guide(
-        "The key policy does not let <principal ARN> do kms:<Action>. AWS managed keys have a "
-        "fixed policy: only the AWS service that made them uses them, and nobody may manage "
-        "them.",
-        "Use a customer managed key for what you want to control.",
-        _DG + "concepts.html#aws-managed-key",
+        "No statement of the key policy allows <principal ARN> kms:<Action>, and none names "
+        "its account, which would let the account's IAM policies decide. (AWS managed keys "
+        "have a fixed policy: only the AWS service that made them uses them.)",
+        "Add a key policy statement that names the caller (or its account, to delegate to "
+        "IAM) for kms:<Action>, or give the caller a grant.",
+        _DG + "key-policy-overview.html",
+    ),
+    "access-denied-no-identity-policy": Guide(
+        "The key policy lets the account decide through IAM, but no IAM policy of "
+        "<principal ARN> allows kms:<Action> on this resource (a condition that fails counts "
+        "as no Allow).",
+        "Give the caller an identity policy that allows kms:<Action> on the key, or a grant, "
+        "or name it in the key policy.",
+        _DG + "iam-policies.html",
+    ),
+    "access-denied-deny-resource": Guide(
+        "A Deny statement of the key policy matches this request; a Deny wins over every "
+        "Allow and every grant.",
+        "Change the Deny statement (its Principal, Action or Condition) if the request should "
+        "pass.",
+        _DG + "policy-evaluation.html",
+    ),
+    "access-denied-deny-identity": Guide(
+        "A Deny statement of an IAM policy of <principal ARN> matches this request; a Deny "
+        "wins over every Allow, even in the key policy.",
+        "Change the caller's IAM policy.",
+        _DG + "policy-evaluation.html",
+    ),
+    "policy-lockout": Guide(
+        "The new key policy would not let you (the caller) call PutKeyPolicy on the key "
+        "again: AWS's lockout safety check.",
+        "Keep a statement that allows you (or your account, with an IAM policy that allows "
+        "you) kms:PutKeyPolicy, or set BypassPolicyLockoutSafetyCheck if you mean it.",
+        _DG + "key-policy-default.html",
+    ),
+    "policy-invalid-principals": Guide(
+        "A Principal of the policy is not an AWS account, an existing IAM user or role, a "
+        "role session, an AWS service or '*'.",
+        "Name principals that exist (create the role first: kms.iam.create_role(...)); "
+        "wildcards belong in a Condition on aws:PrincipalArn, not in Principal.",
+        _DG + "key-policy-overview.html",
     ),
     "material-invalid": Guide(
         "The unwrapped key material does not fit <KeySpec>: it takes <expected>.",
