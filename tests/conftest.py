@@ -30,10 +30,22 @@ class KeyCache:
     only usage).
     """
 
-    def __init__(self, kms: LocalKMS, client: Any) -> None:
+    def __init__(self, kms: LocalKMS, client: Any, kms_cn: LocalKMS, client_cn: Any) -> None:
         self.kms = kms
         self.client = client
+        #: SM2 exists only in the China Regions: its keys live in a cn-north-1 LocalKMS.
+        self.kms_cn = kms_cn
+        self.client_cn = client_cn
         self._cache: dict[tuple[str, str], Meta] = {}
+
+    def kms_for(self, spec: str) -> LocalKMS:
+        """The session's LocalKMS, or the China one for specs that exist only there."""
+        from kmslab import specs
+
+        return self.kms if specs.offered(spec, self.kms.region) else self.kms_cn
+
+    def client_for(self, spec: str) -> Any:
+        return self.client if self.kms_for(spec) is self.kms else self.client_cn
 
     @staticmethod
     def _usage(spec: str, usage: str | None) -> str:
@@ -48,11 +60,12 @@ class KeyCache:
         pair = (spec, self._usage(spec, usage))
         if pair not in self._cache:
             # Through boto3, so tests/kms/test_keys.py sees CreateKey as AWS shapes it.
-            made = self.client.create_key(KeySpec=pair[0], KeyUsage=pair[1])
+            made = self.client_for(spec).create_key(KeySpec=pair[0], KeyUsage=pair[1])
             self._cache[pair] = made["KeyMetadata"]
         meta = self._cache[pair]
         # A test that forgot to restore a cached key would poison the others: say so early.
-        assert self.kms.keys[meta["KeyId"]].state == "Enabled", f"cached key {pair} changed"
+        state = self.kms_for(spec).keys[meta["KeyId"]].state
+        assert state == "Enabled", f"cached key {pair} changed"
         return meta
 
     def id(self, spec: str, usage: str | None = None) -> str:
@@ -81,9 +94,20 @@ def raw_client(kms: LocalKMS) -> Any:
 
 
 @pytest.fixture(scope="session")
-def keys(kms: LocalKMS, client: Any) -> KeyCache:
-    """Cached keys: ``keys.id("RSA_2048", "SIGN_VERIFY")``."""
-    return KeyCache(kms, client)
+def kms_cn() -> LocalKMS:
+    """A local KMS in the Beijing Region (partition aws-cn): SM2, and SM4 for SYMMETRIC_DEFAULT."""
+    return LocalKMS(region="cn-north-1")
+
+
+@pytest.fixture(scope="session")
+def client_cn(kms_cn: LocalKMS) -> Any:
+    return kms_cn.client()
+
+
+@pytest.fixture(scope="session")
+def keys(kms: LocalKMS, client: Any, kms_cn: LocalKMS, client_cn: Any) -> KeyCache:
+    """Cached keys: ``keys.id("RSA_2048", "SIGN_VERIFY")`` (SM2 ones in the China KMS)."""
+    return KeyCache(kms, client, kms_cn, client_cn)
 
 
 @pytest.fixture(scope="session")

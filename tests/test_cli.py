@@ -39,6 +39,7 @@ def test_subcommand_table() -> None:
         "choose": "kmslab.cli.choose",
         "bench": "kmslab.cli.bench",
         "serve": "kmslab.cli.serve",
+        "xks-proxy": "kmslab.cli.xks_proxy",
     }
 
 

@@ -84,6 +84,36 @@ TagException = _error("TagException", ValueError)
 UnsupportedOperationException = _error("UnsupportedOperationException", NotImplementedError)
 UnknownOperationException = _error("UnknownOperationException", NotImplementedError)
 SerializationException = _error("SerializationException", ValueError)
+# Custom key stores (AWS CloudHSM and external key stores).
+CustomKeyStoreNotFoundException = _error("CustomKeyStoreNotFoundException", LookupError)
+CustomKeyStoreNameInUseException = _error("CustomKeyStoreNameInUseException", ValueError)
+CustomKeyStoreInvalidStateException = _error("CustomKeyStoreInvalidStateException")
+CustomKeyStoreHasCMKsException = _error("CustomKeyStoreHasCMKsException")
+CloudHsmClusterInUseException = _error("CloudHsmClusterInUseException")
+CloudHsmClusterNotFoundException = _error("CloudHsmClusterNotFoundException", LookupError)
+CloudHsmClusterNotActiveException = _error("CloudHsmClusterNotActiveException")
+CloudHsmClusterInvalidConfigurationException = _error(
+    "CloudHsmClusterInvalidConfigurationException"
+)
+CloudHsmClusterNotRelatedException = _error("CloudHsmClusterNotRelatedException")
+IncorrectTrustAnchorException = _error("IncorrectTrustAnchorException", ValueError)
+XksKeyAlreadyInUseException = _error("XksKeyAlreadyInUseException")
+XksKeyNotFoundException = _error("XksKeyNotFoundException", LookupError)
+XksKeyInvalidConfigurationException = _error("XksKeyInvalidConfigurationException")
+XksProxyUriInUseException = _error("XksProxyUriInUseException")
+XksProxyUriEndpointInUseException = _error("XksProxyUriEndpointInUseException")
+XksProxyUriUnreachableException = _error("XksProxyUriUnreachableException")
+XksProxyIncorrectAuthenticationCredentialException = _error(
+    "XksProxyIncorrectAuthenticationCredentialException"
+)
+XksProxyInvalidConfigurationException = _error("XksProxyInvalidConfigurationException")
+XksProxyInvalidResponseException = _error("XksProxyInvalidResponseException")
+XksProxyVpcEndpointServiceInUseException = _error("XksProxyVpcEndpointServiceInUseException")
+XksProxyVpcEndpointServiceNotFoundException = _error("XksProxyVpcEndpointServiceNotFoundException")
+XksProxyVpcEndpointServiceInvalidConfigurationException = _error(
+    "XksProxyVpcEndpointServiceInvalidConfigurationException"
+)
+DependencyTimeoutException = _error("DependencyTimeoutException", status=503)
 # Server-side.
 KMSInternalException = _error("KMSInternalException", status=500)
 

@@ -34,9 +34,11 @@ __all__ = [
     "KEY_USAGES",
     "MESSAGE_TYPES",
     "ORIGINS",
+    "PARTITIONS",
     "Algorithm",
     "AlgorithmKind",
     "KeySpecInfo",
+    "Partition",
     "Usage",
     "algorithm_names",
     "all_specs",
@@ -44,6 +46,9 @@ __all__ = [
     "get",
     "is_symmetric",
     "key_type",
+    "offered",
+    "partition",
+    "region_for",
 ]
 
 AlgorithmKind = Literal["encryption", "signing", "mac", "key_agreement", "encapsulation"]
@@ -173,6 +178,8 @@ class KeySpecInfo:
     in_customer_master_key_spec: bool = True
     #: security strength in the China Regions when it differs (SYMMETRIC_DEFAULT is SM4-128).
     security_bits_china: int | None = None
+    #: the primitive family in the China Regions when it differs (SYMMETRIC_DEFAULT: "sm4").
+    family_china: str | None = None
     #: one-line explanation for learners.
     summary: str = ""
     notes: tuple[str, ...] = field(default=())
@@ -211,6 +218,22 @@ class KeySpecInfo:
         if china_regions and self.security_bits_china is not None:
             return self.security_bits_china
         return self.security_bits
+
+    def family_in(self, china_regions: bool = False) -> str:
+        """The primitive family that serves this spec, in the China Regions if asked.
+
+        >>> get("SYMMETRIC_DEFAULT").family_in(), get("SYMMETRIC_DEFAULT").family_in(True)
+        ('aes', 'sm4')
+        """
+        if china_regions and self.family_china is not None:
+            return self.family_china
+        return self.family
+
+    def key_bytes_in(self, china_regions: bool = False) -> int | None:
+        """Raw symmetric key size (what ImportKeyMaterial takes), in the China Regions if asked."""
+        if china_regions and self.family_china is not None:
+            return self.strength(True) // 8
+        return self.key_bytes
 
 
 # -- row builders: small factories so each row below reads as data ----------------------
@@ -441,6 +464,7 @@ KEY_SPECS: dict[str, KeySpecInfo] = {
             key_bytes=32,
             region_note="In the China Regions SYMMETRIC_DEFAULT is SM4-128 (GB/T 32907).",
             security_bits_china=128,
+            family_china="sm4",
             summary="AES-256-GCM: the default KMS key. Encrypt up to 4 KiB, or make data keys.",
             notes=(
                 "The only spec with data keys, data key pairs, rotation and custom key stores.",
@@ -569,6 +593,80 @@ DATA_KEY_PAIR_SPECS: tuple[str, ...] = tuple(n for n, s in KEY_SPECS.items() if 
 
 
 # -- queries ----------------------------------------------------------------------------
+
+
+# -- Regions and partitions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """An AWS partition: the ARN prefix its Regions use and the key specs KMS offers there.
+
+    ``offers`` lists the :attr:`KeySpecInfo.regions` values whose specs exist in the
+    partition. Sources: the AWS KMS key spec reference on docs.aws.amazon.com and on
+    docs.amazonaws.cn (``asymmetric-key-specs``: SM2 "China Regions only"; the China page
+    lists no ML-KEM spec), and "Supported cryptographic algorithms" (SM4-128 in China).
+    """
+
+    name: str
+    #: the Regions of the partition; the partition with none is the default one.
+    regions: tuple[str, ...]
+    china: bool
+    offers: frozenset[str]
+
+
+#: Partition rows, checked in order; the last (``aws``) takes every other Region.
+PARTITIONS: tuple[Partition, ...] = (
+    Partition(
+        "aws-cn",
+        ("cn-north-1", "cn-northwest-1"),
+        china=True,
+        offers=frozenset({"all", "china-only"}),
+    ),
+    Partition(
+        "aws-us-gov",
+        ("us-gov-west-1", "us-gov-east-1"),
+        china=False,
+        offers=frozenset({"all", "not-china"}),
+    ),
+    Partition("aws", (), china=False, offers=frozenset({"all", "not-china"})),
+)
+
+
+def partition(region: str) -> Partition:
+    """The partition a Region belongs to.
+
+    >>> partition("cn-north-1").name, partition("eu-west-1").name
+    ('aws-cn', 'aws')
+    """
+    for row in PARTITIONS:
+        if region in row.regions or not row.regions:
+            return row
+    raise AssertionError("the last partition row takes every Region")  # pragma: no cover
+
+
+def offered(spec: str | KeySpecInfo, region: str) -> bool:
+    """Whether AWS KMS offers a key spec in a Region.
+
+    >>> offered("SM2", "us-east-1"), offered("SM2", "cn-northwest-1")
+    (False, True)
+    >>> offered("ML_KEM_768", "cn-north-1")
+    False
+    """
+    info = spec if isinstance(spec, KeySpecInfo) else get(spec)
+    return info.regions in partition(region).offers
+
+
+def region_for(spec: str | KeySpecInfo, preferred: str = "us-east-1") -> str:
+    """A Region where AWS KMS offers the spec: ``preferred`` if it does, else the first
+    Region of the first partition that does.
+
+    >>> region_for("RSA_2048"), region_for("SM2")
+    ('us-east-1', 'cn-north-1')
+    """
+    if offered(spec, preferred):
+        return preferred
+    return next(r for p in PARTITIONS for r in p.regions if offered(spec, r))
 
 
 def get(name: str) -> KeySpecInfo:

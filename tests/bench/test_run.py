@@ -65,10 +65,10 @@ def test_operations_follow_the_catalogue(results: bench.Results) -> None:
             assert got == expected, (info.name, layer)
 
 
-def test_plan_covers_every_family_and_skips_sm2_with_a_note() -> None:
+def test_plan_covers_every_family() -> None:
     tasks, notes = bench.plan("quick")
-    assert {t.info.family for t in tasks} == set(bench.FAMILIES) - {"sm2"}
-    assert notes == ["SM2 skipped: kmslab does not implement sm2 cryptography."]
+    assert {t.info.family for t in tasks} == set(bench.FAMILIES)
+    assert notes == []
     assert {t.operation for t in tasks} == {"keygen"} | {
         op for ops in bench.OPERATIONS_BY_KIND.values() for op in ops
     }

@@ -21,7 +21,7 @@ INVALID_PAIRS = [
     (s, u) for s, u in product(specs.KEY_SPECS, specs.KEY_USAGES) if (s, u) not in VALID_PAIRS
 ]
 ARN_RE = re.compile(
-    rf"arn:aws:kms:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:key/"
+    rf"arn:aws(-cn)?:kms:({DEFAULT_REGION}|cn-north-1):{DEFAULT_ACCOUNT}:key/"
     r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 )
 BASE_FIELDS = {
@@ -85,8 +85,8 @@ def test_create_key_every_valid_pair(keys, spec, usage):
 
 
 @pytest.mark.parametrize(("spec", "usage"), VALID_PAIRS)
-def test_describe_key_fields_exactly_as_aws(client, keys, spec, usage):
-    meta = client.describe_key(KeyId=keys.id(spec, usage))["KeyMetadata"]
+def test_describe_key_fields_exactly_as_aws(keys, spec, usage):
+    meta = keys.client_for(spec).describe_key(KeyId=keys.id(spec, usage))["KeyMetadata"]
     assert set(meta) == expected_fields(spec, usage)
     assert not (set(meta) & ALGORITHM_LISTS) - {
         specs.ALGORITHM_KINDS[specs.USAGE_KIND[usage]][1]
@@ -97,9 +97,9 @@ def test_describe_key_fields_exactly_as_aws(client, keys, spec, usage):
 
 
 @pytest.mark.parametrize(("spec", "usage"), INVALID_PAIRS)
-def test_create_key_invalid_pair_is_validation_error(client, aws_error, spec, usage):
+def test_create_key_invalid_pair_is_validation_error(keys, aws_error, spec, usage):
     with aws_error("ValidationException"):
-        client.create_key(KeySpec=spec, KeyUsage=usage)
+        keys.client_for(spec).create_key(KeySpec=spec, KeyUsage=usage)
 
 
 def test_create_key_defaults_to_symmetric_encryption(client):

@@ -1003,10 +1003,9 @@ def test_get_parameters_for_import_errors(kms: LocalKMS) -> None:
     assert error_code(
         params, KeyId=aws_kms, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
     ) == ("UnsupportedOperationException")
-    sm2 = new_key(kms, KeySpec="SM2", KeyUsage="SIGN_VERIFY", Origin="EXTERNAL")
-    assert error_code(
-        params, KeyId=sm2, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
-    ) == ("UnsupportedOperationException")
+    assert error_code(params, WrappingAlgorithm="SM2PKE", WrappingKeySpec="RSA_2048") == (
+        "ValidationException"
+    )
     call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
     assert error_code(
         params, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"

@@ -182,21 +182,13 @@ def test_derived_and_measured_agree_cell_for_cell(derived: Matrix, measured: Mat
     ]
 
 
-def test_only_sm2_cryptography_goes_unmeasured(measured: Matrix) -> None:
-    # kmslab implements every operation of the rules table; it only lacks SM2 cryptography.
+def test_every_cell_is_measured(measured: Matrix) -> None:
+    # kmslab implements every operation of the rules table and every key family (SM2 keys
+    # are measured in a China Region, the only place AWS offers them).
     assert set(OPERATIONS) <= set(HANDLERS)
-    unmeasured = measured.unmeasured
-    assert {c.key_spec for c in unmeasured} == {"SM2"}
-    sm2_crypto = {
-        op
-        for op in MATRIX_OPERATIONS
-        if OPERATIONS[op].plane == "data" or (op in SETUPS and SETUPS[op].crypto)
-    }
-    assert {c.operation for c in unmeasured} == sm2_crypto
-    assert len(unmeasured) == len(sm2_crypto) * 3  # SM2 has three usages
-    assert all("SM2 cryptography" in (c.note or "") for c in unmeasured)
-    # Everything else was measured, SM2's management operations included.
-    assert measured.cell("DescribeKey", "SM2", "KEY_AGREEMENT").note is None
+    assert measured.unmeasured == ()
+    sm2 = measured.cell("Sign", "SM2", "SIGN_VERIFY")
+    assert sm2.allowed and sm2.note is None
 
 
 def test_measured_refusals_carry_the_aws_message(measured: Matrix) -> None:
@@ -225,7 +217,8 @@ def test_measurement_leaves_every_key_enabled(lab_kms: LocalKMS, measured: Matri
     # The AWS_KMS key of each pair is back to Enabled; EXTERNAL keys end without material.
     assert {s for (_, _, origin), s in states.items() if origin == "AWS_KMS"} == {"Enabled"}
     assert {s for (_, _, origin), s in states.items() if origin == "EXTERNAL"} == {"PendingImport"}
-    assert sum(1 for (_, _, origin) in states if origin == "AWS_KMS") == 28
+    # SM2's three pairs live in a China Region's LocalKMS, not in this one.
+    assert sum(1 for (_, _, origin) in states if origin == "AWS_KMS") == 25
 
 
 def test_the_measurement_module_imports_first_and_is_re_exported() -> None:
@@ -336,7 +329,6 @@ def test_html_by_spec_escapes_and_abbreviates(measured: Matrix) -> None:
     assert page.count("<th style") >= 28
     assert ">IKU</td>" in page
     assert "arn:aws:kms:us-east-1:111122223333:key/" in page  # measured messages as hover
-    assert "SM2 cryptography" in page  # the note on cells taken from the rules
     assert "<script" not in page
 
 
@@ -422,8 +414,7 @@ def test_cli_measured_json_and_check(
     # The session's measurement stands in for a new one (the CLI wiring is what is tested).
     monkeypatch.setattr("kmslab.cli.compare.measured_matrix", lambda: measured)
     records = _json(capsys, ["compare", "--measured", "--json"])
-    notes = [r for r in records if "note" in r]
-    assert notes and all(r["key_type"].startswith("SM2/") for r in notes)
+    assert not [r for r in records if "note" in r]  # every cell measured, SM2's included
     assert main(["compare", "--check"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"{len(measured)} of {len(measured)} cells agree")

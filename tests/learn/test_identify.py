@@ -52,7 +52,7 @@ PAIRS = [
 def test_every_key_type_from_a_real_describe_key(
     spec: str, usage: str, keys: Any, client: Any
 ) -> None:
-    response = client.describe_key(KeyId=keys.id(spec, usage))
+    response = keys.client_for(spec).describe_key(KeyId=keys.id(spec, usage))
     who = identify(response)  # the whole boto3 response
     assert who == identify(response["KeyMetadata"])
     assert (who.key_spec, who.key_usage, who.in_catalogue) == (spec, usage, True)
@@ -252,12 +252,12 @@ def test_future_encryption_spec_is_typed_by_its_algorithms() -> None:
 
 
 def test_unknown_usage_and_state_do_not_raise() -> None:
-    who = identify({"KeySpec": "FUTURE_THING", "KeyUsage": "TELEPORT", "KeyState": "Unavailable"})
+    who = identify({"KeySpec": "FUTURE_THING", "KeyUsage": "TELEPORT", "KeyState": "Updating"})
     assert who.key_type is None and who.operations == () and who.blocked == ()
     assert {e.field: e.meaning for e in who.evidence}["KeyUsage"] == (
         "a key usage kmslab does not know"
     )
-    assert any("custom key store is disconnected" in n for n in who.notes)
+    assert any("multi-Region primary key is being changed" in n for n in who.notes)
 
 
 def test_mismatched_key_spec_fields_and_algorithms() -> None:

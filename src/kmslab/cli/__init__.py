@@ -37,6 +37,7 @@ SUBCOMMANDS: dict[str, str] = {
     "choose": "kmslab.cli.choose",
     "bench": "kmslab.cli.bench",
     "serve": "kmslab.cli.serve",
+    "xks-proxy": "kmslab.cli.xks_proxy",
 }
 
 _RUN = "_kmslab_run"  # the Namespace attribute that carries the chosen module's run()

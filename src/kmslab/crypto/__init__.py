@@ -34,6 +34,7 @@ _MODULES = {
     "ml-dsa": "mldsa",
     "ml-kem": "mlkem",
     "sm2": "sm2",
+    "sm4": "sm4",
 }
 
 

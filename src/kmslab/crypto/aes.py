@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,15 +30,22 @@ def cipher(key: bytes) -> AESGCM:
     return AESGCM(key)
 
 
-def seal(key: bytes | AESGCM, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
+class AEAD(Protocol):
+    """What :func:`seal` and :func:`open_` need: AESGCM, or :class:`kmslab.crypto.sm4.SM4GCM`."""
+
+    def encrypt(self, nonce: bytes, data: bytes, aad: bytes | None) -> bytes: ...
+    def decrypt(self, nonce: bytes, data: bytes, aad: bytes | None) -> bytes: ...
+
+
+def seal(key: bytes | AEAD, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
     """Encrypt; returns (nonce, ciphertext || tag). A fresh random 96-bit nonce per call."""
     nonce = os.urandom(NONCE_BYTES)
-    aead = key if isinstance(key, AESGCM) else AESGCM(key)
+    aead = AESGCM(key) if isinstance(key, bytes) else key
     return nonce, aead.encrypt(nonce, plaintext, aad)
 
 
-def open_(key: bytes | AESGCM, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
-    aead = key if isinstance(key, AESGCM) else AESGCM(key)
+def open_(key: bytes | AEAD, nonce: bytes, sealed: bytes, aad: bytes) -> bytes:
+    aead = AESGCM(key) if isinstance(key, bytes) else key
     try:
         return aead.decrypt(nonce, sealed, aad)
     except (InvalidTag, ValueError) as exc:

@@ -30,6 +30,11 @@ def new_material_id() -> str:
     return hashlib.sha256(os.urandom(32)).hexdigest()
 
 
+#: Symmetric encryption material size -> the family that seals with it. SYMMETRIC_DEFAULT
+#: is AES-256 everywhere but the China Regions, where it is SM4-128 (specs row).
+AEAD_BY_KEY_BYTES: dict[int, str] = {32: "aes", 16: "sm4"}
+
+
 @dataclass(eq=False)
 class Material:
     """One version of a key's material (rotation and imports of new material add versions).
@@ -86,11 +91,10 @@ class Material:
         return self._public
 
     def aead(self) -> Any:
-        """The AES-GCM object of symmetric encryption material, built once."""
+        """The AEAD object of symmetric encryption material, built once: AES-256-GCM, or
+        SM4-GCM for the 16-byte SM4 keys of SYMMETRIC_DEFAULT in the China Regions."""
         if self._aead is None:
-            from kmslab.crypto import aes
-
-            self._aead = aes.cipher(self.secret)
+            self._aead = family(AEAD_BY_KEY_BYTES[len(self.secret)]).cipher(self.secret)
         return self._aead
 
 
@@ -167,7 +171,17 @@ class Key:
     #: The Region of this key (its ARN's), and its related keys if it is multi-Region.
     region: str = ""
     multi_region: MultiRegionSet | None = field(default=None, repr=False)
+    #: The primitive family serving this key (the catalogue's, or its China-Regions one).
+    family: str = ""
+    #: Keys in a custom key store (Origin AWS_CLOUDHSM or EXTERNAL_KEY_STORE).
+    custom_key_store_id: str | None = None
+    #: The external key behind a key in an external key store (its XksKeyConfiguration Id).
+    xks_key_id: str | None = None
     _public_der: bytes | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            self.family = self.info.family
 
     def __repr__(self) -> str:
         return (
@@ -213,5 +227,5 @@ class Key:
         """DER SubjectPublicKeyInfo of the current material (cached)."""
         if self._public_der is None:
             assert self.current is not None
-            self._public_der = family(self.info.family).public_der(self.current.secret)
+            self._public_der = family(self.family).public_der(self.current.secret)
         return self._public_der

@@ -173,8 +173,9 @@ def create(kms: LocalKMS, alias_name: str) -> Key | None:
         rotation_enabled=True,
         rotation_period_days=ROTATION_DAYS,
         next_rotation=now + timedelta(days=ROTATION_DAYS),
+        family=info.family_in(kms.partition.china),  # SM4 in the China Regions
     )
-    key.materials.append(Material(new_material_id(), family(info.family).generate(info), now))
+    key.materials.append(Material(new_material_id(), family(key.family).generate(info), now))
     kms.keys[key_id] = key
     kms.schedule("rotate", key_id, key.next_rotation)
     kms.aliases[alias_name] = {

@@ -30,6 +30,8 @@ _PENDING_DELETION = ("KMSInvalidStateException", "{arn} is pending deletion.")
 _PENDING_REPLICA_DELETION = ("KMSInvalidStateException", "{arn} is pending replica deletion.")
 _PENDING_IMPORT = ("KMSInvalidStateException", "{arn} is pending import.")
 _NOT_PENDING = ("KMSInvalidStateException", "{arn} is not pending deletion.")
+# A key in a custom key store that is not connected (research file 3.13 / 12.16).
+_UNAVAILABLE = ("KMSInvalidStateException", "{arn} is unavailable.")
 _EXTERNAL = (
     "UnsupportedOperationException",
     "{arn} origin is EXTERNAL which is not valid for this operation.",
@@ -42,7 +44,12 @@ _DELETING = {
 
 STATE_RULES: dict[str, dict[str, tuple[str, str]]] = {
     # Every cryptographic operation.
-    "crypto": {"Disabled": _DISABLED, **_DELETING, "PendingImport": _PENDING_IMPORT},
+    "crypto": {
+        "Disabled": _DISABLED,
+        **_DELETING,
+        "PendingImport": _PENDING_IMPORT,
+        "Unavailable": _UNAVAILABLE,
+    },
     # DescribeKey, List*, key policies, DeleteAlias, GetKeyRotationStatus, Retire/RevokeGrant...
     "any": {},
     "enable_disable": {**_DELETING, "PendingImport": _PENDING_IMPORT},
@@ -173,6 +180,13 @@ OPERATIONS: dict[str, OperationRule] = {
         # Multi-Region keys: every key type may be multi-Region (CreateKey's MultiRegion).
         _rule("ReplicateKey", "*", "multi_region", "management", **_MULTI_REGION),
         _rule("UpdatePrimaryRegion", "*", "multi_region", "management", **_MULTI_REGION),
+        # Custom key stores: they name a store, not a key.
+        _rule("CreateCustomKeyStore", "*", "any", "management", needs_key=False),
+        _rule("DescribeCustomKeyStores", "*", "any", "management", needs_key=False),
+        _rule("ConnectCustomKeyStore", "*", "any", "management", needs_key=False),
+        _rule("DisconnectCustomKeyStore", "*", "any", "management", needs_key=False),
+        _rule("UpdateCustomKeyStore", "*", "any", "management", needs_key=False),
+        _rule("DeleteCustomKeyStore", "*", "any", "management", needs_key=False),
     )
 }
 

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from kmslab import specs
 from kmslab.clock import Clock
+from kmslab.crypto import family
 from kmslab.exceptions import (
     DryRunOperationException,
     IncorrectKeyException,
@@ -61,6 +62,8 @@ from kmslab.kms.access import Access
 from kmslab.kms.iam import IAM
 from kmslab.kms.index import AliasTable, SequencedTable
 from kmslab.kms.keys import Key, Material
+from kmslab.kms.keystores import CustomKeyStore
+from kmslab.kms.keystores.cloudhsm import Clusters
 from kmslab.kms.quotas import default_quotas
 from kmslab.kms.rules import OPERATIONS, STATE_RULES, OperationRule
 
@@ -347,6 +350,15 @@ class LocalKMS:
         if region in aws_account.regions:
             raise ValueError(f"{aws_account!r} already has Region {region!r}")
         self.region = region
+        #: The partition row of the Region: ARNs, and which key specs exist here.
+        self.partition = specs.partition(region)
+        #: Custom key stores by CustomKeyStoreId (kmslab.kms.ops.keystores).
+        self.key_stores: dict[str, CustomKeyStore] = {}
+        #: The account's AWS CloudHSM clusters here (managed with CloudHSM's tools, not KMS's).
+        self.cloudhsm = Clusters()
+        #: XksProxyUriEndpoint -> the http://127.0.0.1:<port> that serves it on this machine
+        #: (see kmslab.kms.keystores.xks_client); an endpoint with no route is unreachable.
+        self.xks_routes: dict[str, str] = {}
         self.account = aws_account.id
         self.aws_account = aws_account
         self.clock = aws_account.clock
@@ -750,10 +762,10 @@ class LocalKMS:
     # -- names --------------------------------------------------------------------------
 
     def key_arn(self, key_id: str) -> str:
-        return f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"
+        return f"arn:{self.partition.name}:kms:{self.region}:{self.account}:key/{key_id}"
 
     def alias_arn(self, name: str) -> str:
-        return f"arn:aws:kms:{self.region}:{self.account}:{name}"
+        return f"arn:{self.partition.name}:kms:{self.region}:{self.account}:{name}"
 
     def resolve(self, key_id: str, *, aliases: bool = True) -> Key:
         """Find a key by key id, key ARN, alias name or alias ARN (the last two if allowed).
@@ -764,7 +776,7 @@ class LocalKMS:
         another Region (AWS names the Region, not the ARN).
         """
         ref = key_id
-        prefix = f"arn:aws:kms:{self.region}:{self.account}:"
+        prefix = f"arn:{self.partition.name}:kms:{self.region}:{self.account}:"
         if ref.startswith("arn:"):
             if not ref.startswith(prefix):
                 parts = ref.split(":")
@@ -817,8 +829,17 @@ class LocalKMS:
         self.check_type(rule, key, action or operation)
         return key
 
+    def key_state(self, key: Key) -> str:
+        """The KeyState AWS reports: a key in a custom key store that is not connected is
+        Unavailable (until it is connected again, or while it waits for deletion)."""
+        if key.custom_key_store_id is not None and key.state != "PendingDeletion":
+            store = self.key_stores.get(key.custom_key_store_id)
+            if store is None or store.state != "CONNECTED":
+                return "Unavailable"
+        return key.state
+
     def check_state(self, rule: OperationRule, key: Key) -> None:
-        refusal = STATE_RULES[rule.states].get(key.state)
+        refusal = STATE_RULES[rule.states].get(self.key_state(key))
         if refusal is not None:
             code, template = refusal
             raise error(code, template.format(arn=key.arn))
@@ -872,11 +893,12 @@ class LocalKMS:
         return alg
 
     def require_implemented(self, info: specs.KeySpecInfo, subject: str) -> None:
-        """Refuse cryptography kmslab does not implement (SM2); kmslab.explain says more."""
-        if info.family == "sm2":
-            # kmslab's own refusal: AWS implements SM2 (in the China Regions).
+        """Refuse, plainly, cryptography this machine cannot do (SM2 needs OpenSSL 3)."""
+        module = family(info.family)
+        if not getattr(module, "available", lambda: True)():
+            # kmslab's own text: no AWS error fits a missing library on the local machine.
             raise UnsupportedOperationException(
-                f"kmslab does not implement SM2 cryptography ({subject})."
+                f"{subject} is {info.name}, and this machine's OpenSSL cannot do it."
             )
 
     def secret(self, key: Key, material: Material | None = None) -> Any:

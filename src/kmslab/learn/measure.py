@@ -118,8 +118,10 @@ _WRAPPING_KEY_SPEC = "RSA_2048"
 class _Lab:
     """One measurement: a key per pair, the products of earlier calls, and the call log."""
 
-    def __init__(self, kms: LocalKMS) -> None:
+    def __init__(self, kms: LocalKMS, lab_for: Callable[[str], _Lab] | None = None) -> None:
         self.kms = kms
+        #: The lab of the Region that holds a spec's keys (SM2's is a China Region).
+        self.lab_for = lab_for or (lambda spec: self)
         self.keys: dict[tuple[str, str], str] = {}
         self.external: dict[tuple[str, str], str] = {}
         #: Responses of calls other cells need (ciphertexts, signatures, public keys...).
@@ -151,6 +153,9 @@ class _Lab:
         key gets an RSA_2048 signature. Either way the argument is valid for some key.
         """
         source = _stand_in(info, usage)
+        owner = self.lab_for(source.name)
+        if owner is not self:
+            return owner.product(source, usage, operation)
         cache_key = (source.name, usage, operation)
         if cache_key not in self.products:
             key_id = self.keys[(source.name, usage)]
@@ -425,8 +430,9 @@ def measured_matrix(kms: LocalKMS | None = None) -> Matrix:
     ``kms`` defaults to a fresh :class:`~kmslab.LocalKMS`; the keys stay in it. Each cell
     is the outcome of one call with the arguments in :data:`ARGUMENTS`, on a key put in the
     state the operation needs (:data:`SETUPS`). A CreateKey cell is the creation of the
-    pair's key itself. Cells kmslab cannot measure (SM2 cryptography, operations it does not
-    implement) take the rules' answer and say why in ``note``.
+    pair's key itself, in a Region that offers the spec (SM2: the first China Region).
+    Cells kmslab cannot measure (operations it does not implement, cryptography this
+    machine lacks) take the rules' answer and say why in ``note``.
 
     It takes a few seconds (RSA key generation)::
 
@@ -436,19 +442,30 @@ def measured_matrix(kms: LocalKMS | None = None) -> Matrix:
         #  which is not valid for Encrypt.'
         m.diff(derived_matrix())   # [] : the rules and the local KMS agree
     """
+    from kmslab.kms.service import LocalKMS
     from kmslab.learn.matrix import MATRIX_OPERATIONS, Cell, Matrix, derived_matrix
 
     if kms is None:
-        from kmslab.kms.service import LocalKMS
-
         kms = LocalKMS()
-    lab = _Lab(kms)
+    # Each pair is measured in a Region that offers its spec: SM2 keys exist only in the
+    # China Regions, so they get a LocalKMS of the same account in the first China Region.
+    labs: dict[str, _Lab] = {}
+
+    def lab_for(spec: str) -> _Lab:
+        region = specs.region_for(spec, kms.region)
+        if region not in labs:
+            here = kms if region == kms.region else None
+            here = here or kms.aws_account.region(region)  # same account and clock
+            labs[region] = _Lab(here, lab_for)
+        return labs[region]
+
     rules = derived_matrix()
     created: dict[tuple[str, str], Cell] = {}
     for spec, usage in specs.valid_pairs():
         key_type = specs.key_type(spec, usage)
+        lab = lab_for(spec)
         try:
-            meta = kms.call("CreateKey", KeySpec=spec, KeyUsage=usage)["KeyMetadata"]
+            meta = lab.kms.call("CreateKey", KeySpec=spec, KeyUsage=usage)["KeyMetadata"]
         except KMSError as exc:
             created[(spec, usage)] = Cell(
                 "CreateKey", spec, usage, key_type, False, exc.code, exc.message
@@ -460,6 +477,7 @@ def measured_matrix(kms: LocalKMS | None = None) -> Matrix:
     for operation in MATRIX_OPERATIONS:
         for spec, usage in specs.valid_pairs():
             info = specs.get(spec)
+            lab = lab_for(spec)
             if operation == "CreateKey":
                 cells.append(created[(spec, usage)])
                 continue

@@ -208,6 +208,8 @@ def render_detail(info: specs.KeySpecInfo) -> str:
         MAC size (bytes)  28
     """
     skip = {"name", "summary", "usages"}
+    if info.family_china is None:  # shown only for the one spec it changes (SM4 in China)
+        skip.add("family_china")
     pairs = [
         (f.name, getattr(info, f.name)) for f in dataclasses.fields(info) if f.name not in skip
     ]

@@ -6,13 +6,14 @@
 - :mod:`~kmslab.kms.ops.lifecycle`: states, deletion, rotation, imported key material;
 - :mod:`~kmslab.kms.ops.grants`: grants;
 - :mod:`~kmslab.kms.ops.regions`: multi-Region keys (ReplicateKey, UpdatePrimaryRegion);
-- :mod:`~kmslab.kms.ops.usage`: GetKeyLastUsage, answered from the record of calls.
+- :mod:`~kmslab.kms.ops.usage`: GetKeyLastUsage, answered from the record of calls;
+- :mod:`~kmslab.kms.ops.keystores`: custom key stores (AWS CloudHSM and external).
 
 May import the rest of :mod:`kmslab.kms` and what it may import.
 """
 
 from __future__ import annotations
 
-from kmslab.kms.ops import crypto, grants, lifecycle, manage, regions, usage
+from kmslab.kms.ops import crypto, grants, keystores, lifecycle, manage, regions, usage
 
-__all__ = ["crypto", "grants", "lifecycle", "manage", "regions", "usage"]
+__all__ = ["crypto", "grants", "keystores", "lifecycle", "manage", "regions", "usage"]

@@ -185,14 +185,14 @@ class Grant:
             other.constraints,
         )
 
-    def entry(self, account: str) -> dict[str, Any]:
+    def entry(self, account: str, partition: str = "aws") -> dict[str, Any]:
         """The GrantListEntry of ListGrants and ListRetirableGrants."""
         out: dict[str, Any] = {
             "KeyId": self.key_arn,
             "GrantId": self.id,
             "CreationDate": self.created,
             "GranteePrincipal": self.grantee or self.grantee_service,
-            "IssuingAccount": f"arn:aws:iam::{account}:root",
+            "IssuingAccount": f"arn:{partition}:iam::{account}:root",
             "Operations": list(self.operations),
         }
         optional = {
@@ -399,7 +399,7 @@ def list_grants(kms: LocalKMS, p: Params) -> Params:
         and (service is None or g.grantee_service == service)
     )
     chunk, extra = page_iter("ListGrants", matching, p, lambda e: e[0], default_limit=50)
-    return {"Grants": [g.entry(kms.account) for _, g in chunk], **extra}
+    return {"Grants": [g.entry(kms.account, kms.partition.name) for _, g in chunk], **extra}
 
 
 @operation("ListRetirableGrants")
@@ -415,7 +415,7 @@ def list_retirable_grants(kms: LocalKMS, p: Params) -> Params:
         (n, g) for n, g in table.after(after) if service is None or g.retiring_service == service
     )
     chunk, extra = page_iter("ListRetirableGrants", matching, p, lambda e: e[0], default_limit=50)
-    return {"Grants": [g.entry(kms.account) for _, g in chunk], **extra}
+    return {"Grants": [g.entry(kms.account, kms.partition.name) for _, g in chunk], **extra}
 
 
 @operation("RetireGrant")

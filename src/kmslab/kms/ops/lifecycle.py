@@ -140,7 +140,7 @@ def _imported_materials(key: Key) -> list[Material]:
 def _rotate(key: Key, when: datetime, source: str) -> Material:
     material = Material(
         new_material_id(),
-        family(key.info.family).generate(key.info),
+        family(key.family).generate(key.info),
         when,
         source,
         rotation_type=_ROTATION_TYPES[source],
@@ -378,7 +378,7 @@ def _prepare_wrapping_key(p: Params) -> Any:
     return family("rsa").generate(specs.get(p["WrappingKeySpec"]))
 
 
-#: The RSA wrapping key specs kmslab generates (SM2 is refused).
+#: The RSA wrapping key specs generated before the lock (SM2 keys are quick to make).
 WRAPPING_KEY_SPECS = frozenset({"RSA_2048", "RSA_3072", "RSA_4096"})
 
 
@@ -386,18 +386,26 @@ WRAPPING_KEY_SPECS = frozenset({"RSA_2048", "RSA_3072", "RSA_4096"})
 def get_parameters_for_import(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("GetParametersForImport", p["KeyId"])
     spec_name, algorithm = p["WrappingKeySpec"], p["WrappingAlgorithm"]
-    if spec_name == "SM2" or algorithm == "SM2PKE":
-        # kmslab's own refusal (AWS offers SM2 wrapping in the China Regions).
-        what = f"WrappingKeySpec {spec_name}, WrappingAlgorithm {algorithm}"
-        raise UnsupportedOperationException(f"kmslab does not implement SM2 cryptography ({what}).")
+    if not specs.offered(spec_name, kms.region):
+        # AWS text unknown: inferred from CreateKey's (research 4.11); SM2 wrapping keys
+        # exist only in the China Regions.
+        raise UnsupportedOperationException(
+            f"WrappingKeySpec {spec_name} is not supported in this Region"
+        )
     if algorithm not in WRAPPING_ALGORITHMS:
         # RSAES_PKCS1_V1_5 is in the model's enum but AWS stopped supporting it on
         # October 10, 2023 (Developer Guide, importing key material). AWS text unknown:
         # inferred.
         raise ValidationException(f"The wrapping algorithm {algorithm} is not supported.")
     kms.require_implemented(key.info, key.arn)
+    row = WRAPPING_ALGORITHMS[algorithm]
+    if spec_name not in row.specs:
+        # AWS text unknown: inferred. SM2PKE wraps only with SM2, RSA algorithms only with RSA.
+        raise ValidationException(
+            f"WrappingAlgorithm {algorithm} is not compatible with WrappingKeySpec {spec_name}."
+        )
     wrapping_spec = specs.get(spec_name)
-    private = p.get(PREPARED) or family("rsa").generate(wrapping_spec)
+    private = p.get(PREPARED) or family(row.family).generate(wrapping_spec)
     now = kms.clock.now()
     token = os.urandom(_TOKEN_BYTES)
     tokens = key.import_state.setdefault("tokens", {})
@@ -412,7 +420,7 @@ def get_parameters_for_import(kms: LocalKMS, p: Params) -> Params:
     return {
         "KeyId": key.arn,
         "ImportToken": token,
-        "PublicKey": family("rsa").public_der(private),
+        "PublicKey": family(row.family).public_der(private),
         "ParametersValidTo": now + IMPORT_PARAMETERS_VALID,
     }
 
@@ -627,7 +635,7 @@ def _unwrap(params: WrappingParams, wrapped: bytes) -> bytes:
 def _load(key: Key, raw: bytes) -> tuple[Any, bytes]:
     """The key object for this key spec, and the SHA-256 fingerprint of the material."""
     info = key.info
-    module = family(info.family)
+    module = family(key.family)  # SYMMETRIC_DEFAULT in China: 16-byte SM4 keys
     try:
         if info.symmetric:
             secret = module.load(info, raw)
