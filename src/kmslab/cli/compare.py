@@ -8,6 +8,12 @@ import argparse
 import json
 from collections.abc import Callable, Mapping
 
+from kmslab.learn.availability import (
+    availability_diff,
+    availability_text,
+    derived_availability,
+    measured_availability,
+)
 from kmslab.learn.compare import (
     By,
     Matrix,
@@ -49,6 +55,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="table format (default: text)",
     )
     output.add_argument(
+        "--where",
+        action="store_true",
+        help="where each KeySpec can live: the partitions that offer it, custom key stores",
+    )
+    output.add_argument(
         "--check",
         action="store_true",
         help="derive and measure, print any disagreement; exit status 1 if they disagree",
@@ -68,7 +79,18 @@ def run(args: argparse.Namespace) -> int:
             f"{len(derived) - len(differences)} of {len(derived)} cells agree "
             f"({unmeasured} taken from the rules because kmslab cannot measure them)."
         )
-        return 1 if differences else 0
+        where, where_measured = derived_availability(), measured_availability()
+        elsewhere = availability_diff(where, where_measured)
+        for line in elsewhere:
+            print(line)
+        print(
+            f"{len(where) - len(elsewhere)} of {len(where)} (KeySpec, partition or custom key "
+            "store) availabilities agree."
+        )
+        return 1 if differences or elsewhere else 0
+    if args.where:
+        print(availability_text(derived_availability()))
+        return 0
     m = measured_matrix() if args.measured else derived_matrix()
     if args.json:
         print(json.dumps(to_records(m), indent=2))
