@@ -72,7 +72,7 @@ def test_cloudhsm_store_lifecycle(kms, cluster, aws_error) -> None:
     kms.call("UpdateCustomKeyStore", CustomKeyStoreId=store, NewCustomKeyStoreName="renamed")
     assert entry(kms, store)["CustomKeyStoreName"] == "renamed"
     assert kms.call("DeleteCustomKeyStore", CustomKeyStoreId=store) == {}
-    with aws_error("CustomKeyStoreNotFoundException", ""):
+    with aws_error("CustomKeyStoreNotFoundException"):
         kms.call("DescribeCustomKeyStores", CustomKeyStoreId=store)
 
 

@@ -97,9 +97,9 @@ def test_an_error_from_elsewhere_is_explained_from_code_and_message() -> None:
     assert not e.found and e.row == "invalid-key-id"
     assert "KeyId 'abc'" in e.why
     # A code with no row: AWS's own description of the exception.
-    response["Error"] = {"Code": "CustomKeyStoreNotFoundException", "Message": ""}
-    e = explain(ClientError(response, "DescribeCustomKeyStores"))  # type: ignore[arg-type]
-    assert e.row is None and "custom key store" in e.why.lower()
+    response["Error"] = {"Code": "XksProxyVpcEndpointServiceInUseException", "Message": ""}
+    e = explain(ClientError(response, "CreateCustomKeyStore"))  # type: ignore[arg-type]
+    assert e.row is None and "endpoint service" in e.why.lower()
 
 
 def test_every_error_code_has_an_explanation() -> None:

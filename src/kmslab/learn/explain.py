@@ -436,21 +436,27 @@ EXPLANATIONS: dict[str, Guide] = {
         "AWS KMS has <operation>, but kmslab's local KMS does not implement it.",
         "Use real AWS KMS for it (kmslab.client(target='aws')).",
     ),
-    "kmslab-sm2": Guide(
-        "SM2 keys exist only in the AWS China Regions. kmslab creates and describes them but "
-        "does not implement SM2 cryptography.",
-        "Use an RSA or NIST-curve key, or real AWS KMS in a China Region.",
+    "region-spec": Guide(
+        "<KeySpec> is not offered in this Region's partition: SM2 exists only in the China "
+        "Regions (aws-cn), and ML-KEM is not offered there.",
+        "Create the key in a Region that offers the spec (kmslab compare --where).",
         _DG + "asymmetric-key-specs.html",
     ),
-    "kmslab-custom-key-store": Guide(
-        "Custom key stores (CloudHSM and external) are not modelled by kmslab.",
-        "Use Origin AWS_KMS, or EXTERNAL to import your own key material.",
+    "key-unavailable": Guide(
+        "The key is in a custom key store that is not connected.",
+        "Connect the key store (ConnectCustomKeyStore) and try again.",
+        _DG + "key-state.html",
+    ),
+    "cks-not-connected": Guide(
+        "Keys are created (and GenerateRandom draws) only in a CONNECTED custom key store.",
+        "Call ConnectCustomKeyStore first and wait for CONNECTED.",
         _DG + "custom-key-store-overview.html",
     ),
-    "kmslab-random-key-store": Guide(
-        "Custom key stores are not modelled by kmslab.",
-        "Leave CustomKeyStoreId out.",
-        _DG + "custom-key-store-overview.html",
+    "cluster-config": Guide(
+        "An AWS CloudHSM key store needs at least two active HSMs in different Availability "
+        "Zones to create keys.",
+        "Add an HSM to the cluster (CloudHSM CreateHsm) in another Availability Zone.",
+        _DG + "create-keystore.html",
     ),
     "kmslab-internal": Guide(
         "A bug in kmslab, not something you did: the local KMS failed inside <operation>.",

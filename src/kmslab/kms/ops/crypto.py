@@ -18,8 +18,8 @@ from kmslab.exceptions import (
 )
 from kmslab.kms import ciphertext
 from kmslab.kms.keys import Key
-from kmslab.kms.rules import OPERATIONS
 from kmslab.kms.ops.keystores import outer_open, outer_seal, random_from_store
+from kmslab.kms.rules import OPERATIONS
 from kmslab.kms.service import PREPARED, operation, require
 
 if TYPE_CHECKING:

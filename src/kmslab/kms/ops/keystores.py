@@ -83,8 +83,8 @@ def _error(code: str, message: str) -> KMSError:
 def _store(kms: LocalKMS, store_id: str) -> CustomKeyStore:
     store = kms.key_stores.get(store_id)
     if store is None:
-        # No message: AWS sends this error without one (research file 12.1).
-        raise CustomKeyStoreNotFoundException("")
+        # No message member: AWS sends this error without one (research file 12.1).
+        raise CustomKeyStoreNotFoundException()
     return store
 
 
@@ -268,7 +268,7 @@ def describe_custom_key_stores(kms: LocalKMS, p: Params) -> Params:
     elif name is not None:
         stores = [s for s in stores if s.name == name]
         if not stores:
-            raise CustomKeyStoreNotFoundException("")
+            raise CustomKeyStoreNotFoundException()
     entries = [(f"{s.number:012d}", s.entry()) for s in stores]
     chunk, extra = page_sorted(
         "DescribeCustomKeyStores", entries, p, lambda e: e[0], default_limit=1000
@@ -417,13 +417,16 @@ def check_new_key(kms: LocalKMS, p: Params, spec: str, origin: str) -> CustomKey
         )
     if p.get("MultiRegion"):
         raise UnsupportedOperationException("Multi-Region keys cannot be in a custom key store.")
-    if store.state != "CONNECTED":
-        # AWS text unknown for the CloudHSM case; the external one is the specification's.
+    if store.state != "CONNECTED" and not store.is_cloudhsm:
+        # The XKS Proxy API specification's table of KMS exception messages.
         raise CustomKeyStoreInvalidStateException(
             "This KMS key is in a custom key store that is not connected to its external key "
             "store proxy. Connect the external key store and try the request again."
-            if not store.is_cloudhsm
-            else f"Custom key store {store.id} is {store.state}, not CONNECTED."
+        )
+    if store.state != "CONNECTED":
+        # AWS text unknown: inferred.
+        raise CustomKeyStoreInvalidStateException(
+            f"Custom key store {store.id} is {store.state}, not CONNECTED."
         )
     if store.is_cloudhsm:
         if xks_key_id is not None:
@@ -536,7 +539,8 @@ def outer_open(kms: LocalKMS, key: Key, kms_operation: str, sealed: bytes, aad: 
                 raise IndexError
             i += 1 + n
     except IndexError:
-        raise InvalidCiphertextException("") from None
+        # AWS sends InvalidCiphertextException with no message member (ledger invalid-ciphertext).
+        raise InvalidCiphertextException() from None
     iv, tag, meta = parts
     store = kms.key_stores[key.custom_key_store_id or ""]
     body: dict[str, Any] = {
