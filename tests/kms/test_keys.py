@@ -108,9 +108,9 @@ def test_create_key_defaults_to_symmetric_encryption(client):
 
 
 @pytest.mark.parametrize("spec", [s.name for s in specs.all_specs() if s.default_usage is None])
-def test_create_key_usage_required_where_there_is_no_default(client, aws_error, spec):
+def test_create_key_usage_required_where_there_is_no_default(keys, aws_error, spec):
     with aws_error("ValidationException"):
-        client.create_key(KeySpec=spec)
+        keys.client_for(spec).create_key(KeySpec=spec)
 
 
 def test_create_key_bad_enums_and_both_spec_members(client, aws_error):
