@@ -871,7 +871,7 @@ LEDGER: tuple[Row, ...] = (
         "UnsupportedOperationException",
         "KeySpec <KeySpec> is not supported in this Region",
         "inferred",
-        "an issue author's report of real us-east-1 for SM2 (floci-io/floci#3026; research 4.11, "
+        "an issue author's report of real us-east-1 for SM2 (floci-io/floci#3026, "
         "weak); the same form for ML-KEM in the China Regions",
     ),
     Row(
@@ -909,21 +909,21 @@ LEDGER: tuple[Row, ...] = (
         "KMSInvalidStateException",
         "<key ARN> is unavailable.",
         "documented",
-        "DG key-state.md: a key in a custom key store that is not connected (research 3.13, 12.16)",
+        "DG key-state.md: a key in a custom key store that is not connected",
     ),
     Row(
         "cks-not-found",
         "CustomKeyStoreNotFoundException",
         None,
         "documented",
-        "DG delete-xks.md: the CLI prints the error with no message (research 12.1)",
+        "DG delete-xks.md: the CLI prints the error with no message",
     ),
     Row(
         "cks-name-in-use",
         "CustomKeyStoreNameInUseException",
         "A custom key store with name <name> already exists in this account and Region.",
         "inferred",
-        "AWS text unknown (research 12.14); the API reference's cause",
+        "AWS text unknown; the API reference's cause",
     ),
     Row(
         "cks-connect-state",
@@ -976,28 +976,28 @@ LEDGER: tuple[Row, ...] = (
         "Custom key store <id> still has KMS keys: schedule their deletion and wait until they "
         "are deleted.",
         "inferred",
-        "AWS text unknown (research 12.14); the API reference's cause",
+        "AWS text unknown; the API reference's cause",
     ),
     Row(
         "cluster-not-found",
         "CloudHsmClusterNotFoundException",
         "AWS CloudHSM cluster <id> not found.",
         "inferred",
-        "AWS text unknown (research 12.14)",
+        "AWS text unknown",
     ),
     Row(
         "cluster-not-active",
         "CloudHsmClusterNotActiveException",
         "AWS CloudHSM cluster <id> is not active.",
         "inferred",
-        "AWS text unknown (research 12.14)",
+        "AWS text unknown",
     ),
     Row(
         "cluster-in-use",
         "CloudHsmClusterInUseException",
         "AWS CloudHSM cluster <id> is already associated with a custom key store.",
         "inferred",
-        "AWS text unknown (research 12.14)",
+        "AWS text unknown",
     ),
     Row(
         "cluster-config",
@@ -1005,22 +1005,21 @@ LEDGER: tuple[Row, ...] = (
         "AWS CloudHSM cluster <id> must contain at least two active HSMs, each in a different "
         "Availability Zone.",
         "inferred",
-        "AWS text unknown (research 12.14); DG create-keystore: two active HSMs in different "
-        "Availability Zones",
+        "AWS text unknown; DG create-keystore: two active HSMs in different Availability Zones",
     ),
     Row(
         "cluster-not-related",
         "CloudHsmClusterNotRelatedException",
         "AWS CloudHSM cluster <id> does not share a backup history with cluster <id>.",
         "inferred",
-        "AWS text unknown (research 12.14)",
+        "AWS text unknown",
     ),
     Row(
         "trust-anchor",
         "IncorrectTrustAnchorException",
         "The trust anchor certificate does not match the one of cluster <id>.",
         "inferred",
-        "AWS text unknown (research 12.14)",
+        "AWS text unknown",
     ),
     Row(
         "cks-type-members",
@@ -1091,7 +1090,7 @@ LEDGER: tuple[Row, ...] = (
         "The key spec of the external key must be AES_256. The key spec of specified external "
         "key is <spec>.",
         "documented",
-        "DG xks-troubleshooting.md (research 12.7)",
+        "DG xks-troubleshooting.md",
     ),
     Row(
         "xks-key-status",
@@ -1099,7 +1098,7 @@ LEDGER: tuple[Row, ...] = (
         "The status of the external key must be ENABLED. The status of specified external key is "
         "<status>.",
         "documented",
-        "DG xks-troubleshooting.md (research 12.7)",
+        "DG xks-troubleshooting.md",
     ),
     Row(
         "xks-key-usage",
@@ -1107,14 +1106,14 @@ LEDGER: tuple[Row, ...] = (
         "The key usage of the external key must include ENCRYPT and DECRYPT. The key use of "
         "specified external key is <usage>.",
         "documented",
-        "DG xks-troubleshooting.md (research 12.7)",
+        "DG xks-troubleshooting.md",
     ),
     Row(
         "xks-uri-in-use",
         "XksProxyUriInUseException",
         "The proxy URI <endpoint><path> is already used by another external key store.",
         "inferred",
-        "AWS text unknown (research 12.14)",
+        "AWS text unknown",
     ),
     Row(
         "xks-unhealthy",
@@ -1122,7 +1121,7 @@ LEDGER: tuple[Row, ...] = (
         "The external key store proxy is in an unhealthy state. If you see this message "
         "repeatedly, notify your external key store proxy administrator.",
         "documented",
-        "DG xks-troubleshooting.md (research 12.10)",
+        "DG xks-troubleshooting.md",
     ),
     Row(
         "xks-vpc-not-found",

@@ -30,7 +30,7 @@ _PENDING_DELETION = ("KMSInvalidStateException", "{arn} is pending deletion.")
 _PENDING_REPLICA_DELETION = ("KMSInvalidStateException", "{arn} is pending replica deletion.")
 _PENDING_IMPORT = ("KMSInvalidStateException", "{arn} is pending import.")
 _NOT_PENDING = ("KMSInvalidStateException", "{arn} is not pending deletion.")
-# A key in a custom key store that is not connected (research file 3.13 / 12.16).
+# A key in a custom key store that is not connected (ledger key-unavailable).
 _UNAVAILABLE = ("KMSInvalidStateException", "{arn} is unavailable.")
 _EXTERNAL = (
     "UnsupportedOperationException",

@@ -66,7 +66,7 @@ _KIS, _CSIS = "KMSInvalidStateException", "CustomKeyStoreInvalidStateException"
 _UNREACHABLE = "XksProxyUriUnreachableException"
 
 #: kind -> Failure. Messages: KMS Developer Guide "Troubleshooting external key stores"
-#: (research file 12.4-12.13) where it gives them, else the XKS Proxy API specification's
+#: (ledger rows xks-*) where it gives them, else the XKS Proxy API specification's
 #: table of KMS exception messages (its "Error codes" section).
 FAILURES: dict[str, Failure] = {
     "ValidationException": Failure("XksProxyInvalidResponseException", _CSIS, _KIS, _INTERPRET),

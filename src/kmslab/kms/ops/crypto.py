@@ -245,7 +245,7 @@ def _data_key_pair(kms: LocalKMS, op: str, p: Params, with_plaintext: bool) -> P
         )
     pair = specs.get(p["KeyPairSpec"])
     if not specs.offered(pair, kms.region):
-        # AWS text unknown: inferred from CreateKey's (research 4.11).
+        # AWS text unknown: inferred from CreateKey's (ledger region-pair-spec).
         raise UnsupportedOperationException(
             f"KeyPairSpec {pair.name} is not supported in this Region"
         )

@@ -83,7 +83,7 @@ def _error(code: str, message: str) -> KMSError:
 def _store(kms: LocalKMS, store_id: str) -> CustomKeyStore:
     store = kms.key_stores.get(store_id)
     if store is None:
-        # No message member: AWS sends this error without one (research file 12.1).
+        # No message member: AWS sends this error without one (ledger cks-not-found).
         raise CustomKeyStoreNotFoundException()
     return store
 
@@ -181,7 +181,7 @@ def _health(kms: LocalKMS, store: CustomKeyStore, kms_operation: str) -> None:
     if not isinstance(fleet, list) or not fleet:
         raise xks.XksFailure("malformed")
     if all(isinstance(e, dict) and e.get("healthStatus") == "UNAVAILABLE" for e in fleet):
-        # KMS Developer Guide, "Troubleshooting external key stores" (research file 12.10).
+        # KMS Developer Guide, "Troubleshooting external key stores" (ledger xks-unhealthy).
         raise XksProxyUriUnreachableException(
             "The external key store proxy is in an unhealthy state. If you see this message "
             "repeatedly, notify your external key store proxy administrator."
@@ -457,7 +457,7 @@ def _check_external_key(kms: LocalKMS, store: CustomKeyStore, xks_key_id: str) -
         row = xks.FAILURES[failure.kind]
         raise _error(row.create_key, row.message) from None
     spec, usage, status = meta.get("keySpec"), meta.get("keyUsage"), meta.get("keyStatus")
-    # KMS Developer Guide, "Troubleshooting external key stores" (research file 12.7).
+    # KMS Developer Guide, "Troubleshooting external key stores" (ledger xks-key-spec).
     if spec != "AES_256":
         raise XksKeyInvalidConfigurationException(
             f"The key spec of the external key must be AES_256. The key spec of specified "

@@ -205,7 +205,7 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
     spec_name = spec_name or legacy or "SYMMETRIC_DEFAULT"
     info = specs.get(spec_name)  # the model's enum check already refused unknown specs
     if not specs.offered(info, kms.region):
-        # A user's report of real us-east-1 for SM2 (research 4.11, weak evidence); the same
+        # A user's report of real us-east-1 for SM2 (ledger region-spec, weak evidence); the same
         # form is inferred for specs the China Regions lack (ML-KEM).
         raise UnsupportedOperationException(f"KeySpec {spec_name} is not supported in this Region")
     usage = p.get("KeyUsage")
