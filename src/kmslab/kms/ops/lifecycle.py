@@ -387,8 +387,8 @@ def get_parameters_for_import(kms: LocalKMS, p: Params) -> Params:
     key = kms.key_for("GetParametersForImport", p["KeyId"])
     spec_name, algorithm = p["WrappingKeySpec"], p["WrappingAlgorithm"]
     if not specs.offered(spec_name, kms.region):
-        # AWS text unknown: inferred from CreateKey's (ledger region-wrapping-spec); SM2 wrapping keys
-        # exist only in the China Regions.
+        # AWS text unknown: inferred from CreateKey's (ledger region-wrapping-spec); SM2
+        # wrapping keys exist only in the China Regions.
         raise UnsupportedOperationException(
             f"WrappingKeySpec {spec_name} is not supported in this Region"
         )
