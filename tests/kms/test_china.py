@@ -209,3 +209,18 @@ def test_sm2_outside_china(client, keys, aws_error) -> None:
         client.get_parameters_for_import(
             KeyId=key_id, WrappingAlgorithm="SM2PKE", WrappingKeySpec="SM2"
         )
+
+
+def test_a_stored_china_region_keeps_sm4_and_sm2(tmp_path) -> None:
+    path = tmp_path / "kms.db"
+    with LocalKMS(region="cn-north-1", store=path) as kms:
+        sym = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+        sm2_id = kms.call("CreateKey", KeySpec="SM2", KeyUsage="SIGN_VERIFY")["KeyMetadata"][
+            "KeyId"
+        ]
+        blob = kms.call("Encrypt", KeyId=sym, Plaintext=b"kept")["CiphertextBlob"]
+        public = kms.call("GetPublicKey", KeyId=sm2_id)["PublicKey"]
+    with LocalKMS(region="cn-north-1", store=path) as again:
+        assert again.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"kept"
+        assert again.call("GetPublicKey", KeyId=sm2_id)["PublicKey"] == public
+        assert again.keys[sym].family == "sm4"
