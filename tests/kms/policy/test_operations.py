@@ -174,6 +174,27 @@ REQUESTS: dict[str, tuple[Build, str, str]] = {
         "ext",
     ),
     "DeleteImportedKeyMaterial": (_key("ext"), "kms:DeleteImportedKeyMaterial", "ext"),
+    # Custom key stores: account-level permissions (resource "*").
+    "CreateCustomKeyStore": (
+        lambda kms, keys: {
+            "CustomKeyStoreName": "policy-test",
+            "CloudHsmClusterId": "cluster-234567abcdefg",
+            "TrustAnchorCertificate": "anchor",
+            "KeyStorePassword": "kmsPswd",
+        },
+        "kms:CreateCustomKeyStore",
+        "*",
+    ),
+    "DescribeCustomKeyStores": (lambda kms, keys: {}, "kms:DescribeCustomKeyStores", "*"),
+    **{
+        op: (lambda kms, keys: {"CustomKeyStoreId": "cks-1234567890abcdef0"}, f"kms:{op}", "*")
+        for op in (
+            "ConnectCustomKeyStore",
+            "DisconnectCustomKeyStore",
+            "UpdateCustomKeyStore",
+            "DeleteCustomKeyStore",
+        )
+    },
 }
 
 
