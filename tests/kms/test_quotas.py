@@ -60,6 +60,15 @@ def test_key_quota_with_aws_text(kms: LocalKMS) -> None:
     assert len(kms.keys) == 2
 
 
+def test_aws_managed_keys_do_not_count_toward_the_key_quota(kms: LocalKMS) -> None:
+    kms.quotas["keys"] = 1
+    kms.call("DescribeKey", KeyId="alias/aws/s3")  # creates the AWS managed key
+    _key(kms)  # the one customer managed key the quota allows
+    with pytest.raises(LimitExceededException) as err:
+        _key(kms)
+    assert err.value.message.endswith("is 1 but the current usage is 1.")
+
+
 def test_aliases_per_key(kms: LocalKMS) -> None:
     full, other = _key(kms), _key(kms)
     for i in range(50):

@@ -186,3 +186,8 @@ def create(kms: LocalKMS, alias_name: str) -> Key | None:
         "LastUpdatedDate": now,
     }
     return key
+
+
+def count(kms: LocalKMS) -> int:
+    """How many AWS managed keys this Region holds (at most one per predefined alias)."""
+    return sum(1 for name in PREDEFINED if kms.aliases.get(name, {}).get("TargetKeyId"))

@@ -224,13 +224,7 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
     origin = p.get("Origin") or "AWS_KMS"
     store = check_new_key(kms, p, spec_name, origin)
     tags = _tag_count(_tags(p.get("Tags")))
-    limit, usage_now = kms.quotas["keys"], len(kms.keys)
-    if usage_now >= limit:
-        # AWS's text, observed (the fidelity ledger, convox/rack#347).
-        raise LimitExceededException(
-            f"Key quota for this account in this region is {limit} but the current usage "
-            f"is {usage_now}."
-        )
+    check_key_quota(kms)
     # Every key spec and origin may be multi-Region (CreateKey's MultiRegion: symmetric,
     # asymmetric, HMAC, imported key material; not custom key stores, refused above).
     # A multi-Region key id is "mrk-" and 32 hex digits (DG mrk-how-it-works).
@@ -526,3 +520,18 @@ def list_key_policies(kms: LocalKMS, p: Params) -> Params:
 
 
 __all__ = ["default_policy", "metadata", "page", "require"]
+
+
+def check_key_quota(kms: LocalKMS) -> None:
+    """Refuse a new key in ``kms``'s Region when the account's key quota there is used up.
+
+    AWS managed keys do not count ("Resource quotas: KMS keys" in the AWS KMS Developer
+    Guide counts customer managed keys). Raises LimitExceededException.
+    """
+    limit, usage_now = kms.quotas["keys"], len(kms.keys) - managed.count(kms)
+    if usage_now >= limit:
+        # AWS's text, observed (the fidelity ledger, convox/rack#347).
+        raise LimitExceededException(
+            f"Key quota for this account in this region is {limit} but the current usage "
+            f"is {usage_now}."
+        )

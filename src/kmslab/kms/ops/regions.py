@@ -31,13 +31,19 @@ from typing import TYPE_CHECKING
 
 from kmslab.exceptions import (
     AlreadyExistsException,
-    LimitExceededException,
     NotFoundException,
     UnsupportedOperationException,
     ValidationException,
 )
 from kmslab.kms.keys import Key, Material, MultiRegionSet
-from kmslab.kms.ops.manage import _policy, _tag_count, _tags, default_policy, metadata
+from kmslab.kms.ops.manage import (
+    _policy,
+    _tag_count,
+    _tags,
+    check_key_quota,
+    default_policy,
+    metadata,
+)
 from kmslab.kms.rules import OPERATIONS
 from kmslab.kms.service import DELETE_HOOKS, RESTORE_HOOKS, operation
 
@@ -95,13 +101,7 @@ def replicate_key(kms: LocalKMS, p: Params) -> Params:
         )
     tags = _tag_count(_tags(p.get("Tags")))
     target = kms.aws_account.region(region)
-    limit, usage_now = target.quotas["keys"], len(target.keys)
-    if usage_now >= limit:
-        # The replica is a key of its Region: CreateKey's quota and text (the fidelity ledger).
-        raise LimitExceededException(
-            f"Key quota for this account in this region is {limit} but the current usage "
-            f"is {usage_now}."
-        )
+    check_key_quota(target)  # the replica is a key of its Region: CreateKey's quota
     now = kms.clock.now()
     replica = Key(
         id=key.id,
