@@ -38,22 +38,15 @@ Where AWS's answer is unknown the choice is marked below.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import logging
-import socket
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kmslab.exceptions import ServerStartError
+from kmslab._http import DEFAULT_LIMITS, ServerLimits, WaitressServer, bind
 from kmslab.kms.service import LocalKMS, new_request_id
-
-if TYPE_CHECKING:  # waitress loads when a server starts, so `import kmslab` stays light
-    from waitress.server import BaseWSGIServer
 
 __all__ = ["DEFAULT_LIMITS", "KMSServer", "ServerLimits", "is_exposed", "serve"]
 
@@ -62,34 +55,6 @@ log = logging.getLogger(__name__)
 _PREFIX = "TrentService."
 _JSON = "application/x-amz-json-1.1"
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
-
-
-@dataclass(frozen=True)
-class ServerLimits:
-    """What one server accepts; the defaults suit one learner and every valid KMS request.
-
-    ``max_body_bytes``: the largest request body, refused with HTTP 413 as soon as the
-    headers announce more (or a chunked body grows past it). The largest valid KMS request
-    is under 400 KB: a Decrypt whose ``Recipient.AttestationDocument`` is at its 262,144-byte
-    maximum (about 350 KB in base64, botocore's KMS model); a 32 KB key policy is at most
-    about 200 KB even with every character escaped. 1 MiB leaves room above both.
-    ``max_header_bytes``: all request headers together (HTTP 431 above).
-    ``idle_timeout_s``: a connection that sends nothing for this long, between requests or
-    in the middle of one, is closed; checked every ``cleanup_interval_s``.
-    ``connections``: open connections served at once; more wait in the listen backlog.
-    ``threads``: worker threads running requests (the KMS itself serializes on one lock).
-    """
-
-    max_body_bytes: int = 1024 * 1024
-    max_header_bytes: int = 64 * 1024
-    idle_timeout_s: int = 60
-    cleanup_interval_s: int = 5
-    connections: int = 1000
-    threads: int = 4
-    backlog: int = 1024
-
-
-DEFAULT_LIMITS = ServerLimits()
 
 
 def _aws_error(code: str, message: str | None = None) -> bytes:
@@ -155,57 +120,17 @@ def _headers(body: bytes, request_id: str | None = None) -> list[tuple[str, str]
     ]
 
 
-def _channel_class(limits: ServerLimits) -> type[Any]:
-    """waitress's connection class, answering its own request errors in AWS's JSON shape."""
-    from waitress.channel import HTTPChannel
-    from waitress.task import ErrorTask
-
-    class AWSErrorTask(ErrorTask):
-        """waitress answers broken requests itself (plain text); this answers in JSON."""
-
-        def execute(self) -> None:
-            request: Any = self.request  # waitress's parser, holding the error it found
-            error = request.error
-            code = _FRAMING_ERRORS.get(error.code, "SerializationException")
-            if error.code == 413:
-                message = f"Request body is larger than {limits.max_body_bytes} bytes."
-            else:
-                message = str(error.body)  # waitress's text: "Content-Length is invalid"
-            body = _aws_error(code, message)
-            self.status = f"{error.code} {error.reason}"
-            self.response_headers = [*self.response_headers, *_headers(body)]
-            self.set_close_on_finish()
-            self.content_length = len(body)
-            self.write(body)
-
-    class AWSChannel(HTTPChannel):
-        error_task_class = AWSErrorTask
-
-    return AWSChannel
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    """A bound TCP socket, or ServerStartError with one line saying why."""
-    if not 0 <= port <= 65535:  # the socket module would silently take it modulo 65536
-        raise ServerStartError(f"invalid port {port}: choose one from 0 to 65535")
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ServerStartError(f"cannot listen on {host!r}: not an address ({exc})") from None
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart after Ctrl-C
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        reason = "in use" if exc.errno in _IN_USE else (exc.strerror or str(exc))
-        raise ServerStartError(f"cannot listen on {host} port {port}: {reason}") from None
-    return sock
-
-
-_IN_USE = {98, 48, 10048}  # EADDRINUSE on Linux, macOS, Windows
+def _framing_error(
+    status: int, text: str, limits: ServerLimits
+) -> tuple[bytes, list[tuple[str, str]]]:
+    """waitress's own request error (HTTP ``status``, its ``text``) as an AWS JSON body."""
+    code = _FRAMING_ERRORS.get(status, "SerializationException")
+    if status == 413:
+        message = f"Request body is larger than {limits.max_body_bytes} bytes."
+    else:
+        message = text  # waitress's text: "Content-Length is invalid"
+    body = _aws_error(code, message)
+    return body, _headers(body)
 
 
 def is_exposed(address: str) -> bool:
@@ -235,33 +160,15 @@ class KMSServer:
         limits: ServerLimits = DEFAULT_LIMITS,
         allowed_hosts: Iterable[str] = (),
     ) -> None:
-        from waitress.server import create_server
-
         self.kms = kms
         self.limits = limits
-        sock = _bind(host, port)
+        sock = bind(host, port)
         self.host: str = sock.getsockname()[0]
         self.port: int = sock.getsockname()[1]
-        self._thread: threading.Thread | None = None
-        # Queue-depth warnings would only clutter a notebook; errors still show.
-        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         app = _App(kms, _host_names(self.host, self.port, allowed_hosts))
-        server: Any = create_server(
-            app,
-            sockets=[sock],
-            threads=limits.threads,
-            backlog=limits.backlog,
-            connection_limit=limits.connections,
-            channel_timeout=limits.idle_timeout_s,
-            cleanup_interval=limits.cleanup_interval_s,
-            max_request_body_size=limits.max_body_bytes,
-            max_request_header_size=limits.max_header_bytes,
-            asyncore_use_poll=True,  # select() fails past 1024 open connections
-            log_socket_errors=False,  # a client hanging up is not an error to print
-            ident="kmslab",
+        self._http = WaitressServer(
+            app, sock, limits, lambda status, text: _framing_error(status, text, limits)
         )
-        server.channel_class = _channel_class(limits)
-        self._server: BaseWSGIServer = server
 
     @property
     def url(self) -> str:
@@ -275,33 +182,16 @@ class KMSServer:
 
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`stop` (from another thread) or Ctrl-C."""
-        self._server.run()
+        self._http.serve_forever()
 
     def start(self) -> KMSServer:
         """Serve in a daemon thread; returns self at once."""
-        self._thread = threading.Thread(
-            target=self.serve_forever, name="kmslab-server", daemon=True
-        )
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         """Close every connection and the listening socket; the serving loop then ends."""
-        server: Any = self._server
-        connections: dict[int, Any] = server._map
-
-        def close_all() -> None:  # runs in the serving loop's own thread
-            for channel in list(connections.values()):
-                channel.close()
-
-        if self._thread is not None and self._thread.is_alive():
-            # OSError: the loop already closed its trigger, so it is ending by itself.
-            with contextlib.suppress(OSError):
-                server.trigger.pull_trigger(close_all)
-            self._thread.join(timeout=10)
-        if connections:
-            close_all()
-        server.task_dispatcher.shutdown(timeout=5)
+        self._http.stop()
 
 
 def serve(

@@ -7,6 +7,7 @@ against :class:`kmslab.xks.XksProxy` serving HTTP on loopback, every request Sig
 from __future__ import annotations
 
 import json
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -14,9 +15,12 @@ from typing import Any
 import pytest
 
 from kmslab import LocalKMS
+from kmslab._http import ServerLimits
+from kmslab.exceptions import ServerStartError
 from kmslab.kms.keystores import xks_client
 from kmslab.kms.keystores.cloudhsm import CONNECT_FAILURES
 from kmslab.xks import XksProxy, new_credential
+from kmslab.xks.proxy import PROXY_LIMITS
 
 ENDPOINT = "https://xks.example.com"
 UNREACHABLE = xks_client.FAILURES["unreachable"].message
@@ -388,6 +392,60 @@ def test_proxy_refuses_unsigned_tampered_and_get_requests(proxy) -> None:
     tampered = body.replace(b'"1"', b'"2"')
     code, reply = status(urllib.request.Request(url, data=tampered, headers=headers, method="POST"))
     assert (code, reply["errorName"]) == (401, "AuthenticationFailedException")
+
+
+def _raw(port: int, request: bytes) -> tuple[int, dict[str, Any]]:
+    """Send raw bytes to 127.0.0.1:port; the reply's status and JSON body (10 s at most)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), json.loads(body)
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        # waitress refuses the body from the headers alone, before any of it is sent.
+        (f"Content-Length: {PROXY_LIMITS.max_body_bytes + 1}", 413),
+        ("Content-Length: 12abc", 400),
+    ],
+)
+def test_proxy_answers_broken_framing_in_the_xks_error_shape(
+    proxy: XksProxy, request_head: str, status: int
+) -> None:
+    request = (
+        f"POST /kms/xks/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n{request_head}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    code, reply = _raw(proxy.port or 0, request)
+    assert code == status
+    assert reply["errorName"] == "ValidationException"
+    assert isinstance(reply["errorMessage"], str)
+
+
+def test_proxy_closes_a_connection_that_stops_mid_request() -> None:
+    p = XksProxy(limits=ServerLimits(idle_timeout_s=1, cleanup_interval_s=1)).start()
+    try:
+        with socket.create_connection(("127.0.0.1", p.port or 0), timeout=15) as conn:
+            conn.sendall(b"POST /kms/xks/v1/health HTTP/1.1\r\nContent-Length: 10\r\n\r\nab")
+            assert conn.recv(1024) == b""  # closed by the proxy, not by the 15 s timeout
+    finally:
+        p.stop()
+
+
+def test_proxy_restarts_on_its_port_and_reports_a_port_in_use(proxy: XksProxy) -> None:
+    port = proxy.port
+    with pytest.raises(ServerStartError, match="in use"):
+        XksProxy().start(port=port)
+    proxy.stop()
+    assert not proxy.running
+    proxy.start()
+    assert proxy.port == port and proxy.running
+    with pytest.raises(ServerStartError, match="invalid port"):
+        XksProxy().start(port=70000)
 
 
 def test_cli_registers_xks_proxy() -> None:

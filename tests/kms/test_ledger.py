@@ -7,7 +7,11 @@ each (error code, message template) it can raise:
   at the call, or returned by a helper that builds it;
 - ``error("Code", <literal or f-string>)`` and table rows ``("Code", "template")``: the
   helper and the tables that build errors from data (key-state rules);
-- ``errors.append(<literal or f-string>)``: the parts of a ValidationException.
+- ``errors.append(<literal or f-string>)``: the parts of a ValidationException;
+- ``Failure(<code>, <code>, <code>, <message>)`` rows of ``xks_client.FAILURES`` (each code
+  and the message a literal or a module constant): what a failed external key store proxy
+  call becomes, raised through ``ERRORS[code](message)`` in a helper listed in
+  ``_TABLE_HELPERS``. Such a call anywhere else fails the test.
 
 A raise site whose message is neither a literal nor an f-string fails the test: write the
 text at the raise site. New raise sites anywhere in the package are picked up by the scan.
@@ -32,6 +36,11 @@ SRC = ROOT / "src" / "kmslab"
 #: Modules that define errors rather than raise them.
 _SKIP = {SRC / "exceptions.py"}
 _BUILDERS = {"error"}
+#: (module, table-row type) whose arguments are codes then a message, each a literal or a
+#: module constant: xks_client.Failure(manage, create_key, crypto, message).
+_ROW_TYPES = {("src/kmslab/kms/keystores/xks_client.py", "Failure")}
+#: (module, function) that may raise ``ERRORS[code](message)`` with data from those rows.
+_TABLE_HELPERS = {("src/kmslab/kms/ops/keystores.py", "_error")}
 
 
 @dataclass(frozen=True)
@@ -64,11 +73,44 @@ class Unanalysable(Exception):
     pass
 
 
+def _constants(tree: ast.Module) -> dict[str, ast.expr]:
+    """The module's top-level ``NAME = "text"`` and ``A, B = "a", "b"`` constants."""
+    found: dict[str, ast.expr] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.Assign) or len(node.targets) != 1:
+            continue
+        target, value = node.targets[0], node.value
+        if isinstance(target, ast.Name) and isinstance(value, ast.Constant):
+            found[target.id] = value
+        if (
+            isinstance(target, ast.Tuple)
+            and isinstance(value, ast.Tuple)
+            and len(target.elts) == len(value.elts)
+        ):
+            for name, item in zip(target.elts, value.elts, strict=True):
+                if isinstance(name, ast.Name) and isinstance(item, ast.Constant):
+                    found[name.id] = item
+    return found
+
+
 def _scan(path: Path) -> tuple[list[Site], list[str]]:
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     rel = str(path.relative_to(ROOT))
     sites: list[Site] = []
     problems: list[str] = []
+    constants = _constants(tree)
+
+    def resolve(node: ast.expr) -> ast.expr:
+        return constants.get(node.id, node) if isinstance(node, ast.Name) else node
+
+    helpers = {
+        func: node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        for func in [node.name]
+        if (rel, func) in _TABLE_HELPERS
+    }
+    allowed = {id(n) for f in helpers.values() for n in ast.walk(f)}
 
     def add(node: ast.AST, code: str, arg: ast.expr | None, part: bool = False) -> None:
         try:
@@ -95,6 +137,26 @@ def _scan(path: Path) -> tuple[list[Site], list[str]]:
             and node.args
         ):
             add(node, "ValidationException", node.args[0], part=True)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and (rel, node.func.id) in _ROW_TYPES
+            and node.args
+        ):
+            *codes, message = (resolve(a) for a in node.args)
+            for code in codes:
+                if isinstance(code, ast.Constant) and code.value in ERRORS:
+                    add(node, code.value, message)
+                else:
+                    problems.append(f"{rel}:{node.lineno}: a {node.func.id} code is not read")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Subscript)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "ERRORS"
+            and id(node) not in allowed
+        ):
+            problems.append(f"{rel}:{node.lineno}: ERRORS[...](...) outside a table helper")
         if (
             isinstance(node, ast.Tuple)
             and len(node.elts) == 2

@@ -17,10 +17,16 @@ The signature is checked by recomputing it with botocore's own SigV4 signer
 (:class:`botocore.auth.SigV4Auth`) over the headers the request says it signed, at the
 time it says it was signed; no signature code is written here.
 
-Why the standard library's ``ThreadingHTTPServer``: the proxy answers one learner's local
-KMS, a few requests at a time, on loopback; ``kmslab serve`` uses the same server class,
-and it needs no dependency. (AWS requires HTTPS on port 443; on a learner's machine the KMS
-reaches the proxy over plain HTTP, see :mod:`kmslab.kms.keystores.xks_client`.)
+Why waitress (through :mod:`kmslab._http`, shared with ``kmslab serve``) rather than the
+standard library's ``ThreadingHTTPServer``: the proxy is a server any local process can
+reach, and ``http.server`` has no idle or read timeout (a client that stops half-way through
+a request holds a thread for ever), no body or header limit (it reads whatever
+``Content-Length`` announces) and no bound on threads. waitress closes silent connections,
+refuses oversized bodies and headers from the headers alone, runs a fixed pool of worker
+threads behind a listen backlog, and is pure Python; its own framing errors are answered in
+the specification's JSON error shape. (AWS requires HTTPS on port 443; on a learner's
+machine the KMS reaches the proxy over plain HTTP, see
+:mod:`kmslab.kms.keystores.xks_client`.)
 
 >>> proxy = XksProxy()                                 # doctest: +SKIP
 >>> proxy.keys.create("key-1")                         # doctest: +SKIP
@@ -37,15 +43,17 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = ["ExternalKey", "ExternalKeyManager", "XksProxy", "new_credential"]
+from kmslab._http import ServerLimits, WaitressServer, bind
+
+__all__ = ["PROXY_LIMITS", "ExternalKey", "ExternalKeyManager", "XksProxy", "new_credential"]
 
 SERVICE = "kms-xks-proxy"
 _ACCESS_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -65,6 +73,14 @@ STATUS: dict[str, int] = {
     "UnsupportedOperationException": 501,
     "DependencyTimeoutException": 503,
 }
+
+#: What the proxy accepts. An XKS request body is small: KMS sends at most a 4,096-byte
+#: plaintext (its Encrypt limit) once sealed by KMS, and AAD from an encryption context,
+#: each base64-encoded, so well under 64 KiB; 256 KiB leaves room. Headers are a SigV4
+#: Authorization and a few more (16 KiB). Connections idle for 30 s are closed.
+PROXY_LIMITS = ServerLimits(
+    max_body_bytes=256 * 1024, max_header_bytes=16 * 1024, idle_timeout_s=30, connections=100
+)
 
 
 def new_credential() -> tuple[str, str]:
@@ -183,21 +199,52 @@ def verify_sigv4(
     return hmac.compare_digest(expected, signature)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
+def _error_body(name: str, message: str) -> bytes:
+    """The specification's error body."""
+    return json.dumps({"errorName": name, "errorMessage": message}).encode()
 
-    def do_GET(self) -> None:
-        self._send(405, {"errorName": "ValidationException", "errorMessage": "Use POST."})
 
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        proxy = self.server.proxy
-        started = time.perf_counter()
+def _json_headers(body: bytes) -> list[tuple[str, str]]:
+    return [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+
+
+def _framing_error(status: int, text: str) -> tuple[bytes, list[tuple[str, str]]]:
+    """waitress's own request errors (bad framing, a body or headers too large) in the
+    specification's error shape. The specification names no error for these: its
+    ValidationException (a request the proxy cannot read) is inferred; waitress's status
+    (400, 413, 431, 501) is kept."""
+    body = _error_body("ValidationException", text)
+    return body, _json_headers(body)
+
+
+def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    """The request's headers from a WSGI environ (``HTTP_X_AMZ_DATE`` -> ``x-amz-date``)."""
+    headers = {
+        key[5:].replace("_", "-").lower(): value
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    }
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = environ[key]
+    return headers
+
+
+class _App:
+    """The WSGI application: checks the signature, then hands the request to the proxy."""
+
+    def __init__(self, proxy: XksProxy) -> None:
+        self.proxy = proxy
+
+    def respond(self, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        path = environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")
+        if environ["REQUEST_METHOD"] != "POST":
+            return 405, {"errorName": "ValidationException", "errorMessage": "Use POST."}
+        body = environ["wsgi.input"].read()
+        proxy = self.proxy
         try:
-            url = f"http://{self.headers.get('Host', '')}{self.path}"
-            headers = {k: v for k, v in self.headers.items()}
+            headers = _request_headers(environ)
+            url = f"http://{headers.get('host', '')}{path}"
             if not verify_sigv4("POST", url, headers, body, proxy.credentials):
                 raise ProxyError("AuthenticationFailedException", "Invalid SigV4 signature.")
             try:
@@ -208,29 +255,22 @@ class _Handler(BaseHTTPRequestHandler):
                 request.get("requestMetadata"), dict
             ):
                 raise ProxyError("ValidationException", "requestMetadata is missing.")
-            status, reply = 200, proxy.dispatch(self.path, request)
+            return 200, proxy.dispatch(path, request)
         except ProxyError as err:
-            status, reply = STATUS[err.name], {"errorName": err.name, "errorMessage": err.message}
+            return STATUS[err.name], {"errorName": err.name, "errorMessage": err.message}
         except Exception:  # a proxy bug: answer as the specification says, never a traceback
-            status, reply = 500, {"errorName": "InternalException"}
-        proxy.log.append((self.path.rsplit("/", 1)[-1], status, time.perf_counter() - started))
-        self._send(status, reply)
+            return 500, {"errorName": "InternalException"}
 
-    def _send(self, status: int, reply: dict[str, Any]) -> None:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Sequence[bytes]:
+        started = time.perf_counter()
+        status, reply = self.respond(environ)
+        path = environ.get("PATH_INFO", "")
+        self.proxy.log.append((path.rsplit("/", 1)[-1], status, time.perf_counter() - started))
         payload = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the proxy keeps its own log of operation, status and time (``proxy.log``)."""
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    proxy: XksProxy
+        start_response(f"{status} {HTTPStatus(status).phrase}", _json_headers(payload))
+        return [payload]
 
 
 class XksProxy:
@@ -238,7 +278,8 @@ class XksProxy:
 
     ``uri_path`` is the XksProxyUriPath it serves (default ``/kms/xks/v1``);
     ``credentials`` maps AccessKeyId -> secret (two at once let you rotate them, as the
-    specification recommends); ``keys`` is its :class:`ExternalKeyManager`. ``start()``
+    specification recommends); ``keys`` is its :class:`ExternalKeyManager`; ``limits`` what
+    its HTTP server accepts (:data:`PROXY_LIMITS`). ``start()``
     serves on ``host:port`` (port 0: any free) in a thread; ``stop()`` stops it.
     """
 
@@ -247,15 +288,16 @@ class XksProxy:
         uri_path: str = "/kms/xks/v1",
         credential: tuple[str, str] | None = None,
         keys: ExternalKeyManager | None = None,
+        limits: ServerLimits = PROXY_LIMITS,
     ) -> None:
         self.uri_path = uri_path
+        self.limits = limits
         self.access_key_id, self.secret_access_key = credential or new_credential()
         self.credentials = {self.access_key_id: self.secret_access_key}
         self.keys = keys or ExternalKeyManager()
         #: (operation, HTTP status, seconds) per request, never any key or plaintext.
         self.log: list[tuple[str, int, float]] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http: WaitressServer | None = None
         self.port: int | None = None
 
     def __repr__(self) -> str:
@@ -264,7 +306,7 @@ class XksProxy:
 
     @property
     def running(self) -> bool:
-        return self._server is not None
+        return self._http is not None
 
     @property
     def url(self) -> str:
@@ -276,27 +318,25 @@ class XksProxy:
         """XksProxyAuthenticationCredential for CreateCustomKeyStore."""
         return {"AccessKeyId": self.access_key_id, "RawSecretAccessKey": self.secret_access_key}
 
+    def _bind(self, host: str, port: int) -> WaitressServer:
+        """Bind (ServerStartError if it cannot) and make the waitress server."""
+        sock = bind(host, port)
+        self.port = sock.getsockname()[1]
+        self._http = WaitressServer(_App(self), sock, self.limits, _framing_error, "kmslab-xks")
+        return self._http
+
     def start(self, host: str = "127.0.0.1", port: int | None = None) -> XksProxy:
-        """Serve in a daemon thread; restarting reuses the previous port."""
-        if self._server is not None:
-            return self
-        server = _Server((host, port if port is not None else self.port or 0), _Handler)
-        server.proxy = self
-        self.port = server.server_address[1]
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self._thread.start()
+        """Serve in a daemon thread; restarting reuses the previous port. Raises
+        ServerStartError when it cannot listen."""
+        if self._http is None:
+            self._bind(host, port if port is not None else self.port or 0).start()
         return self
 
     def stop(self) -> None:
         """Stop serving (the keys stay; ``start()`` again serves them on the same port)."""
-        server, self._server = self._server, None
+        server, self._http = self._http, None
         if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+            server.stop()
 
     def serve_forever(
         self,
@@ -306,17 +346,13 @@ class XksProxy:
     ) -> None:
         """Serve in this thread until interrupted (``kmslab xks-proxy``); ``ready`` is
         called once the port is bound."""
-        server = _Server((host, port), _Handler)
-        server.proxy = self
-        self.port = server.server_address[1]
-        self._server = server
+        server = self._bind(host, port)
         if ready is not None:
             ready(self)
         try:
             server.serve_forever()
         finally:
-            server.server_close()
-            self._server = None
+            self.stop()
 
     # -- the four operations -----------------------------------------------------------
 

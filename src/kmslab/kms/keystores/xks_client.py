@@ -67,7 +67,11 @@ _UNREACHABLE = "XksProxyUriUnreachableException"
 
 #: kind -> Failure. Messages: KMS Developer Guide "Troubleshooting external key stores"
 #: (ledger rows xks-*) where it gives them, else the XKS Proxy API specification's
-#: table of KMS exception messages (its "Error codes" section).
+#: table of KMS exception messages (its "Error codes" section). Every (code, message) of a
+#: row has a ledger row (xks-<failure>-manage/-create-key/-crypto): the ledger test reads
+#: this table's ``Failure(...)`` calls, so codes and messages stay literals or module
+#: constants. AuthenticationFailedException's text is the specification's; the archived
+#: Developer Guide words it "Verify the credentials for your external key store ...".
 FAILURES: dict[str, Failure] = {
     "ValidationException": Failure("XksProxyInvalidResponseException", _CSIS, _KIS, _INTERPRET),
     "malformed": Failure("XksProxyInvalidResponseException", _CSIS, _KIS, _INTERPRET),
