@@ -26,7 +26,7 @@ from kmslab.learn.quiz import LESSONS as FOUND
 from kmslab.learn.quiz import QUIZ_DIR, QuizFileError, load
 
 FIXTURE = Path(__file__).parent / "data" / "quiz_output.json"
-LESSONS = [*(f"{n:02d}" for n in range(9)), "08b", "09"]
+LESSONS = [*(f"{n:02d}" for n in range(9)), "08b", "09", "10"]
 
 
 def _result(result: Any) -> list[str]:
@@ -103,7 +103,7 @@ def test_quiz_lookup() -> None:
     quiz = exercises.quiz(4)
     assert quiz[1] is quiz["calls"] is quiz.questions[0]
     with pytest.raises(KeyError, match="no quiz for lesson"):
-        exercises.quiz(10)
+        exercises.quiz(99)
     with pytest.raises(KeyError, match="no question 'nope'"):
         exercises.quiz(4)["nope"]
 
