@@ -169,3 +169,12 @@ def test_explains_a_failure_served_over_http() -> None:
         assert e.request_id in server.kms.failures
     finally:
         server.stop()
+
+
+def test_missing_key_usage_names_the_usages_the_spec_allows() -> None:
+    client = LocalKMS().client()
+    with pytest.raises(ClientError) as err:
+        client.create_key(KeySpec="ML_KEM_768")
+    assert kmslab.explain(err.value).instead == (
+        "Add KeyUsage: ML_KEM_768 allows ENCAPSULATE_DECAPSULATE; choose the one you need."
+    )

@@ -31,6 +31,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kmslab import specs
 from kmslab.exceptions import KMSError
 from kmslab.kms import ledger
 from kmslab.kms.service import Failure, LocalKMS, find_failure
@@ -257,8 +258,7 @@ EXPLANATIONS: dict[str, Guide] = {
         "Only a symmetric encryption key may leave KeyUsage out (it defaults to "
         "ENCRYPT_DECRYPT). For <KeySpec> AWS wants the usage said, because some specs allow "
         "more than one.",
-        "Add KeyUsage: SIGN_VERIFY, ENCRYPT_DECRYPT, GENERATE_VERIFY_MAC, KEY_AGREEMENT or "
-        "KEY_ENCAPSULATION, whichever <KeySpec> allows and you need.",
+        "Add KeyUsage: <KeySpec> allows <usages of KeySpec>; choose the one you need.",
         _API + "API_CreateKey.html#KMS-CreateKey-request-KeyUsage",
     ),
     "key-usage-incompatible": Guide(
@@ -566,6 +566,9 @@ def _facts(failure: Failure | None, row: ledger.Row | None, message: str | None)
             for name in ("KeySpec", "KeyUsage", "KeyState", "Origin"):
                 facts[name] = key[name]
         facts.update(failure.detail)
+    spec = facts.get("KeySpec")
+    if spec in specs.KEY_SPECS:  # from the catalogue, never written twice
+        facts["usages of KeySpec"] = " or ".join(specs.get(spec).usage_names)
     return facts
 
 
