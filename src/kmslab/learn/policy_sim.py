@@ -114,11 +114,12 @@ class Grid:
                 value = self.cells[p, o]
                 colour = dict((_ALLOWED, _DENIED)).get(value, "#7f8c8d")
                 cells.append(
-                    f"<td style='color:{colour}' title='{html.escape(self.reasons[p, o])}'>"
+                    f"<td style='color:{colour};text-align:center' "
+                    f"title='{html.escape(self.reasons[p, o])}'>"
                     f"{html.escape(value)}</td>"
                 )
             rows.append(
-                f"<tr><th style='text-align:left'>{html.escape(_short(p))}</th>"
+                f"<tr><th style='text-align:left;white-space:nowrap'>{html.escape(_short(p))}</th>"
                 f"{''.join(cells)}</tr>"
             )
         return f"<table><tr><th>principal</th>{head}</tr>{''.join(rows)}</table>"
