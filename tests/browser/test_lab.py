@@ -226,6 +226,21 @@ def test_lesson_reads_well(
 # -- lesson 1: creating keys ---------------------------------------------------------------------
 
 
+#: True when a <select>'s chosen option fits inside the box, padding (and arrow) aside.
+_SELECTED_TEXT_FITS = """el => {
+    const style = getComputedStyle(el);
+    const probe = document.createElement("span");
+    probe.style.font = style.font;
+    probe.style.whiteSpace = "pre";
+    probe.textContent = el.options[el.selectedIndex].text;
+    document.body.appendChild(probe);
+    const text = probe.getBoundingClientRect().width;
+    probe.remove();
+    const inner = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return inner >= text;
+}"""
+
+
 def test_lesson1_key_creator(
     page: Page, lab: LabServer, screenshot_dir: Path, page_errors: list[str]
 ) -> None:
@@ -241,6 +256,10 @@ def test_lesson1_key_creator(
         usage.select_option(chosen)
         offered = [s.name for s in specs.for_usage(chosen)]
         expect(spec.locator("option")).to_have_text(option_patterns(offered))
+
+    # The longest usage shows whole in its box (it was cut to "ENCAPSULATE_DECAPSULAT").
+    usage.select_option("ENCAPSULATE_DECAPSULATE")
+    assert usage.evaluate(_SELECTED_TEXT_FITS), "the chosen usage is cut off"
 
     usage.select_option("SIGN_VERIFY")
     spec_option = spec.locator("option", has_text=re.compile(r"^ECC_NIST_P256$"))

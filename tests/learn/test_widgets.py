@@ -360,5 +360,7 @@ def test_round_trip_explorer(aes_records: Any) -> None:
     before = c.result.value
     c.round_trip_ms.value = 50
     assert c.result.value != before  # ten times the round trip, another estimate
+    c.n_records.value = 100  # every power of ten is reachable
+    assert "<td>Encrypt per record</td><td>100</td>" in c.result.value
     c.record_bytes.value = 1 << 20
     assert "impossible (Encrypt takes at most 4096 bytes of plaintext)" in c.result.value

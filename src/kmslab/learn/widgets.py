@@ -148,8 +148,11 @@ def key_creator(client: Any) -> Any:
 
     Controls: ``usage``, ``spec`` (Dropdowns), ``create`` (Button), ``result`` (HTML).
     """
-    usage = w.Dropdown(options=list(specs.KEY_USAGES), value="ENCRYPT_DECRYPT", description="Usage")
-    spec = w.Dropdown(options=spec_options(usage.value), description="Key spec")
+    wide = w.Layout(width="max-content", min_width="320px")  # the longest usage, uncut
+    usage = w.Dropdown(
+        options=list(specs.KEY_USAGES), value="ENCRYPT_DECRYPT", description="Usage", layout=wide
+    )
+    spec = w.Dropdown(options=spec_options(usage.value), description="Key spec", layout=wide)
     create = _button("Create key", button_style="primary")
     result = _result()
 
@@ -623,6 +626,10 @@ def envelope_report(records: Any, record_bytes: int, n_records: int, round_trip_
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+#: The record counts the round-trip explorer offers.
+RECORD_COUNTS = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
+
+
 def round_trip_explorer(records: Any) -> Any:
     """Sliders for the network round trip and the workload: what Encrypt per record and
     envelope encryption would cost on AWS, from measured local figures.
@@ -636,9 +643,11 @@ def round_trip_explorer(records: Any) -> Any:
         value=5, base=10, min=-1, max=2, step=0.1, description="Round trip (ms)",
         continuous_update=False, style={"description_width": "initial"},
     )  # fmt: skip
-    n_records = w.IntSlider(
-        value=10_000, min=1, max=1_000_000, description="Records", continuous_update=False
-    )
+    # Powers of ten: a linear slider from 1 to a million cannot reach 100 or 1,000.
+    n_records = w.SelectionSlider(
+        options=[(f"{n:,}", n) for n in RECORD_COUNTS], value=10_000, description="Records",
+        continuous_update=False,
+    )  # fmt: skip
     record_bytes = w.Dropdown(
         options=[(_size_label(n), n) for n in MESSAGE_SIZES],
         value=1024,
