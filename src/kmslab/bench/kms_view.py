@@ -282,7 +282,7 @@ def plot_envelope(
     ax.set_xlabel("records (log scale)")
     ax.set_ylabel("total time, s (log scale)")
     ax.set_title(
-        f"Model: {record_bytes:,} B records, {round_trip_s * 1000:g} ms round trip, "
+        f"Model: {record_bytes:,} B records, {round_trip_s * 1000:.3g} ms round trip, "
         f"{concurrency} caller{'s' if concurrency > 1 else ''}"
     )
     ax.grid(True, which="major", alpha=0.3)

@@ -623,7 +623,10 @@ def envelope_report(records: Any, record_bytes: int, n_records: int, round_trip_
             f"<td>{html.escape(took + note)}</td></tr>"
         )
     head = "<tr><th>strategy</th><th>KMS calls</th><th>time (estimated)</th></tr>"
-    return f"<table>{head}{''.join(rows)}</table>"
+    # Cells padded apart, numbers right-aligned: a count must not run into its label.
+    style = "<style>.kmslab-envelope td,.kmslab-envelope th{padding:2px 12px}"
+    style += ".kmslab-envelope td:nth-child(2){text-align:right}</style>"
+    return f"{style}<table class='kmslab-envelope'>{head}{''.join(rows)}</table>"
 
 
 #: The record counts the round-trip explorer offers.
