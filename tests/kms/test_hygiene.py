@@ -94,7 +94,7 @@ def test_reprs_show_no_material(world):
 
 
 def test_symmetric_material_in_no_form(world):
-    """The brief's own example: the AES key's bytes, as hex, base64 and raw."""
+    """The example from the issue: the AES key's bytes, as hex, base64 and raw."""
     kms, _, ids, _ = world
     key = kms.keys[ids[("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")]]
     raw = key.materials[0].secret

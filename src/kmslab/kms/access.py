@@ -182,7 +182,7 @@ class Access:
         parent = self._grant(check.key.id, decision.grant_id or "")
         wanted = set(params.get("Operations") or [])
         if parent is not None and not wanted <= set(parent.operations):
-            # AWS text unknown: inferred from the general format (research file 9.2).
+            # AWS text unknown: inferred from the general format (see the fidelity ledger).
             deny(
                 Decision(False, "no resource-based policy"),
                 principal.caller_arn,

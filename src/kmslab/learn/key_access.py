@@ -101,7 +101,7 @@ def explain(error: Any) -> Explanation:
     """Explain an AccessDeniedException: a message, a CallResult, a KMSError or a ClientError.
 
     Raises ValueError for anything that is not an AccessDeniedException message in AWS's
-    format (research file section 9).
+    format (the fidelity ledger's AccessDeniedException rows).
     """
     message = getattr(error, "error_message", None) or getattr(error, "message", None)
     response = getattr(error, "response", None)

@@ -43,7 +43,7 @@ def identity_policy(*statements: dict[str, Any]) -> dict[str, Any]:
 
 
 def denied(action: str, caller: str, resource: str, reason: str) -> str:
-    """AWS's AccessDeniedException message (research file section 9)."""
+    """AWS's AccessDeniedException message (the fidelity ledger's AccessDeniedException rows)."""
     head = f"User: {caller} is not authorized to perform: {action} on resource: {resource}"
     if reason.startswith("explicit"):
         return f"{head} with an {reason}"

@@ -2,7 +2,7 @@
 without it gets AWS's AccessDeniedException naming exactly that action and resource.
 
 Sources: Developer Guide kms-api-permissions-reference.html (permission, policy type and
-resource per operation), research file section 9 (the message formats).
+resource per operation), the fidelity ledger (the message formats).
 """
 
 from __future__ import annotations
@@ -352,4 +352,4 @@ def test_wire_body_uses_capital_message(world):
         status, payload = kms.handle("DescribeKey", body)
     doc = json.loads(payload)
     assert status == 400 and doc["__type"] == "AccessDeniedException"
-    assert "Message" in doc and "message" not in doc  # research file section 9
+    assert "Message" in doc and "message" not in doc  # as AWS sends it (ledger)

@@ -83,7 +83,7 @@ def _policy(kms: LocalKMS, text: str, key: Key, bypass: bool) -> str:
         principal = kms.access.principal()
         check = key_check(kms, principal, "kms:PutKeyPolicy", key)
         if not kms.access.decide(check, principal, key_policy_text=text).allowed:
-            # Observed on AWS: research file 4.13 / 10.1.
+            # Observed on AWS (see the fidelity ledger).
             raise MalformedPolicyDocumentException(
                 "The new key policy will not allow you to update the key policy in the future."
             )

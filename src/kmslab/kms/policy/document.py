@@ -208,7 +208,7 @@ def validate_principals(policy: Policy, account: str, exists: Callable[[str], bo
 
     Accepted: ``*``, an account id, an account's root ARN, users, roles and role sessions
     of other accounts (kmslab cannot see them), those of this account that ``exists``, and
-    AWS service principals. Source: research file 4.12 (the error), Developer Guide
+    AWS service principals. Source: the fidelity ledger (the error), Developer Guide
     key-policy-overview.html ("Principal" element).
     """
     for statement in policy.statements:

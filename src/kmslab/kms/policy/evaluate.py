@@ -32,7 +32,7 @@ determining-access-key-policy.html, and the IAM User Guide's "Policy evaluation 
 
 Operations that involve no KMS key (CreateKey, ListKeys, ...) and the alias resource of the
 alias operations are decided by identity policies alone. The refusal's message is AWS's
-(research file section 9).
+(the fidelity ledger's AccessDeniedException rows).
 """
 
 from __future__ import annotations
