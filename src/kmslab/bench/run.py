@@ -247,17 +247,7 @@ def _measure_interleaved(s: Subject, tasks: list[Task], m: Mode) -> list[Record]
 
 def _measure(s: Subject, t: Task, m: Mode) -> Record:
     alg = t.algorithm
-    common: dict[str, Any] = {
-        "key_spec": t.info.name,
-        "family": t.info.family,
-        "operation": t.operation,
-        "algorithm": alg.name if alg else "",
-        "message_bytes": t.message_bytes,
-        "layer": t.layer,
-        "security_bits": t.info.security_bits,
-        "key_bits": t.info.key_bits,
-        "implementation": implementation(t.info.name, alg.name if alg else ""),
-    }
+    common = _common(t)
     limit = alg.max_plaintext_bytes if alg and alg.kind == "encryption" else None
     if t.layer == "kms" and limit is not None and t.message_bytes > limit:
         nan = math.nan
