@@ -8,7 +8,11 @@ Two measurements, over loopback, each server in its own process (as a learner ru
    notebook runs it (no process switch per call, but it shares the client's GIL). Targets
    are timed in interleaved rounds so that a busy moment of a shared machine hits all of
    them alike; the median of every call is printed with p10-p90.
-   "HTTP adds" is the kmslab serve median minus the in-process median.
+   "HTTP adds" is the kmslab serve median minus the in-process median. A last target, the
+   floor, is a server that does no work: it answers each request with a body recorded from
+   kmslab beforehand (asyncio, one thread). What boto3 and HTTP cost the client alone is its
+   median, so no server can be faster than that; "over the floor" is what each server adds to
+   it, the fair ratio between two servers measured with the same client.
 2. Throughput: 16 client processes, each with its own kept-alive connection, calling
    DescribeKey for ``--seconds``; calls/s (median of ``--runs`` runs, min-max), and the CPU
    time per call spent by the clients and by the server. Clients and server share the
@@ -36,6 +40,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -88,6 +93,71 @@ def _thread_server() -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+# -- the floor: a server that does no work ---------------------------------------------------
+
+
+def _canned_bodies(path: Path) -> None:
+    """Record kmslab's answers to the calls timed here, by operation, for the floor server."""
+    kms = kmslab.LocalKMS()
+    key = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+    calls = {
+        "CreateKey": {},
+        "DescribeKey": {"KeyId": key},
+        "Encrypt": {"KeyId": key, "Plaintext": KIB},
+    }
+    answers = {
+        op: kms.handle(op, json.dumps(_wire(params)).encode())[1] for op, params in calls.items()
+    }
+    path.write_text(json.dumps({op: body.decode() for op, body in answers.items()}))
+
+
+def _wire(params: dict[str, Any]) -> dict[str, Any]:
+    import base64
+
+    return {
+        k: base64.b64encode(v).decode() if isinstance(v, bytes) else v for k, v in params.items()
+    }
+
+
+def serve_canned(path: str, port: int) -> None:
+    """Answer every POST with the recorded body of its ``X-Amz-Target`` operation, nothing else."""
+    import asyncio
+
+    bodies = {op: body.encode() for op, body in json.loads(Path(path).read_text()).items()}
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: %d\r\n\r\n"
+    )
+    answers = {op: head % len(body) + body for op, body in bodies.items()}
+
+    class Canned(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport, self.buffer = transport, b""
+
+        def data_received(self, data: bytes) -> None:
+            self.buffer += data
+            while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+                lines = self.buffer[:end].split(b"\r\n")[1:]
+                fields = {
+                    k.strip().lower(): v.strip() for k, v in (x.split(b":", 1) for x in lines)
+                }
+                size = int(fields.get(b"content-length", b"0"))
+                if len(self.buffer) < end + 4 + size:
+                    return
+                self.buffer = self.buffer[end + 4 + size :]
+                op = fields[b"x-amz-target"].decode().split(".")[-1]
+                self.transport.write(answers[op])
+
+    async def run() -> None:
+        server = await asyncio.get_running_loop().create_server(Canned, "127.0.0.1", port)
+        await server.serve_forever()
+
+    asyncio.run(run())
+
+
+def canned_server(path: Path, port: int) -> list[str]:
+    return [sys.executable, __file__, "--serve-canned", str(path), str(port)]
 
 
 def kmslab_server(port: int) -> list[str]:
@@ -163,6 +233,12 @@ def print_latency(times: dict[tuple[str, str], list[float]]) -> None:
             print(f"    HTTP adds         {_ms(med['kmslab serve'] - med['in-process'])}")
         if "moto server" in med:
             print(f"    moto / kmslab     {med['moto server'] / med['kmslab serve']:7.1f} x")
+        if "floor" in med:
+            served = med["kmslab serve"] - med["floor"]
+            print(f"    kmslab over floor {_ms(served)}")
+            if "moto server" in med:
+                moto = med["moto server"] - med["floor"]
+                print(f"    moto over floor   {_ms(moto)}   ({moto / served:.1f} x kmslab's)")
 
 
 # -- 2. throughput ---------------------------------------------------------------------------
@@ -257,15 +333,21 @@ def main() -> None:
         default=sys.executable if importlib.util.find_spec("moto") else None,
         help="a Python with moto[server] installed (default: this one, if it has moto)",
     )
+    parser.add_argument("--serve-canned", nargs=2, help=argparse.SUPPRESS)  # the floor server
     args = parser.parse_args()
+    if args.serve_canned:
+        serve_canned(args.serve_canned[0], int(args.serve_canned[1]))
+        return
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     print(
         f"kmslab {kmslab.__version__}, boto3 {boto3.__version__}, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, load average {load[0]:.1f}"
     )
-    port, moto_port = _free_port(), _free_port()
+    port, moto_port, floor_port = _free_port(), _free_port(), _free_port()
     with ExitStack() as stack:
+        canned = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "canned.json"
+        _canned_bodies(canned)
         proc = stack.enter_context(_server(kmslab_server(port), port))
         served = http_client(f"http://127.0.0.1:{port}")
         in_thread = stack.enter_context(_thread_server())
@@ -279,20 +361,34 @@ def main() -> None:
             targets["moto server"] = http_client(f"http://127.0.0.1:{moto_port}")
         else:
             print("moto is not installed here: pass --moto-python to compare with moto's server")
+        stack.enter_context(_server(canned_server(canned, floor_port), floor_port))
+        targets["floor"] = http_client(f"http://127.0.0.1:{floor_port}")
         print_latency(latency(targets, args.calls, args.rounds))
 
         print(f"\n2. {CLIENTS} clients, each on its own kept-alive connection, DescribeKey")
         key_id = served.create_key()["KeyMetadata"]["KeyId"]
+        runs_by_kind = {}
         for kind in ("boto3", "light"):
             runs = [
                 throughput(kind, port, proc.pid, key_id, args.seconds) for _ in range(args.runs)
             ]
+            runs_by_kind[kind] = runs
             print_throughput(f"kmslab serve, {kind} clients", runs)
         if "moto server" in targets:
             moto_key = targets["moto server"].create_key()["KeyMetadata"]["KeyId"]
             moto_pid = _listener_pid(moto_port)
-            runs = [throughput("boto3", moto_port, moto_pid, moto_key, args.seconds)]
-            print_throughput("moto server, boto3 clients", runs)
+            moto_runs = [throughput("boto3", moto_port, moto_pid, moto_key, args.seconds)]
+            print_throughput("moto server, boto3 clients", moto_runs)
+            ours, theirs = _median_server_cpu(runs_by_kind["boto3"]), _median_server_cpu(moto_runs)
+            if ours and theirs:
+                print(
+                    f"    server CPU per call, moto / kmslab (boto3 clients): {theirs / ours:.1f} x"
+                )
+
+
+def _median_server_cpu(runs: list[dict[str, Any]]) -> float | None:
+    cpu = [r["server_cpu_us"] for r in runs if r["server_cpu_us"] is not None]
+    return statistics.median(cpu) if cpu else None
 
 
 def _listener_pid(port: int) -> int:

@@ -145,6 +145,27 @@ def test_each_response_has_its_own_uuid4_request_id(server: KMSServer) -> None:
     assert all(uuid.UUID(i).version == 4 for i in ids)
 
 
+def test_a_response_leaves_in_one_send_headers_and_body_together(server: KMSServer) -> None:
+    """waitress's default sends the headers, then the body: two segments, two client wakeups.
+
+    kmslab's server buffers a response and sends it whole (``send_bytes`` in ``_http.py``),
+    so the first read after a request already holds the whole answer, for several requests
+    on one kept-alive connection.
+    """
+    with _connect(server) as sock:
+        for _ in range(5):
+            sock.sendall(_request(server))
+            first = sock.recv(65536)
+            head, _, body = first.partition(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            assert len(body) == length
+            assert json.loads(body) == {"Keys": [], "Truncated": False}
+
+
 # -- framing and size ------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import socket
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,17 @@ DEFAULT_LIMITS = ServerLimits()
 
 #: (HTTP status of a framing error waitress found, waitress's text) -> (body, headers).
 ErrorBody = Callable[[int, str], tuple[bytes, list[tuple[str, str]]]]
+
+#: Bytes a worker buffers before it sends (waitress's ``send_bytes``). waitress's default, 1,
+#: sends every write at once, so a response leaves as two TCP segments (the status line and
+#: headers, then the body): two send() calls, and a client woken twice. Above the size of
+#: any KMS answer, the worker only buffers, and the serving loop sends headers and body in
+#: one send() when the request is done (waitress wakes it then anyway). Measured with
+#: ``benchmarks/server.py``: about 1.6x the calls/s under 16 clients, less CPU per call on both
+#: sides. waitress marked the setting deprecated in 1.3 (Pylons/waitress#246) and still
+#: honours it in 3.0; it is pinned, and an unknown setting would stop the server from
+#: starting, which the test suite would show.
+_SEND_BYTES = 256 * 1024
 
 _IN_USE = {98, 48, 10048}  # EADDRINUSE on Linux, macOS, Windows
 
@@ -132,20 +144,23 @@ class WaitressServer:
         self._thread: threading.Thread | None = None
         # Queue-depth warnings would only clutter a notebook; errors still show.
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-        server: Any = create_server(
-            app,
-            sockets=[sock],
-            threads=limits.threads,
-            backlog=limits.backlog,
-            connection_limit=limits.connections,
-            channel_timeout=limits.idle_timeout_s,
-            cleanup_interval=limits.cleanup_interval_s,
-            max_request_body_size=limits.max_body_bytes,
-            max_request_header_size=limits.max_header_bytes,
-            asyncore_use_poll=True,  # select() fails past 1024 open connections
-            log_socket_errors=False,  # a client hanging up is not an error to print
-            ident="kmslab",
-        )
+        with warnings.catch_warnings():  # send_bytes: deprecated, still honoured (above)
+            warnings.filterwarnings("ignore", "send_bytes", DeprecationWarning)
+            server: Any = create_server(
+                app,
+                sockets=[sock],
+                threads=limits.threads,
+                backlog=limits.backlog,
+                connection_limit=limits.connections,
+                channel_timeout=limits.idle_timeout_s,
+                cleanup_interval=limits.cleanup_interval_s,
+                max_request_body_size=limits.max_body_bytes,
+                max_request_header_size=limits.max_header_bytes,
+                asyncore_use_poll=True,  # select() fails past 1024 open connections
+                log_socket_errors=False,  # a client hanging up is not an error to print
+                send_bytes=_SEND_BYTES,
+                ident="kmslab",
+            )
         server.channel_class = _channel_class(error_body)
         self._server: BaseWSGIServer = server
 

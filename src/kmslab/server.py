@@ -28,8 +28,10 @@ Binder or a new platform), and it embeds in a thread of a notebook kernel:
   ``Content-Length`` parsing.
 
 Measured with boto3 on one kept-alive connection (``benchmarks/server.py``), waitress,
-cheroot and uvicorn+httptools all add well under 1 ms per call to the in-process cost;
-uvicorn gives more calls per second under 16 clients, waitress enough (over 3,000/s).
+cheroot and uvicorn+httptools all add well under 1 ms per call to the in-process cost.
+Under 16 clients waitress serves over 4,000 calls/s once a response leaves in one send()
+(``kmslab._http`` says how); most of a served call's time is then the client's own (boto3
+and HTTP), which the benchmark measures against a server that does no work.
 
 Errors the HTTP layer finds itself (framing, size, method, Host, target) are answered with
 an AWS-shaped JSON body ``{"__type": ..., "message": ...}``, like every error from the KMS.
