@@ -12,7 +12,9 @@ Two measurements, over loopback, each server in its own process (as a learner ru
    floor, is a server that does no work: it answers each request with a body recorded from
    kmslab beforehand (asyncio, one thread). What boto3 and HTTP cost the client alone is its
    median, so no server can be faster than that; "over the floor" is what each server adds to
-   it, the fair ratio between two servers measured with the same client.
+   it, the fair ratio between two servers measured with the same client. "waitress alone" is
+   kmslab's own HTTP layer answering the same recorded bodies without the KMS: what the
+   HTTP library costs, apart from the service behind it.
 2. Throughput: 16 client processes, each with its own kept-alive connection, calling
    DescribeKey for ``--seconds``; calls/s (median of ``--runs`` runs, min-max), and the CPU
    time per call spent by the clients and by the server. Clients and server share the
@@ -45,7 +47,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 
@@ -156,8 +158,21 @@ def serve_canned(path: str, port: int) -> None:
     asyncio.run(run())
 
 
-def canned_server(path: Path, port: int) -> list[str]:
-    return [sys.executable, __file__, "--serve-canned", str(path), str(port)]
+def serve_canned_waitress(path: str, port: int) -> None:
+    """kmslab's HTTP layer (waitress, Host and target checks) in front of recorded answers."""
+    from kmslab.server import KMSServer
+
+    bodies = {op: body.encode() for op, body in json.loads(Path(path).read_text()).items()}
+
+    class Recorded:
+        def handle(self, operation: str, body: bytes, *, request_id: str | None = None) -> Any:
+            return 200, bodies[operation]
+
+    KMSServer(cast(Any, Recorded()), port=port).serve_forever()
+
+
+def canned_server(path: Path, port: int, http: str = "asyncio") -> list[str]:
+    return [sys.executable, __file__, f"--serve-canned-{http}", str(path), str(port)]
 
 
 def kmslab_server(port: int) -> list[str]:
@@ -236,6 +251,9 @@ def print_latency(times: dict[tuple[str, str], list[float]]) -> None:
         if "floor" in med:
             served = med["kmslab serve"] - med["floor"]
             print(f"    kmslab over floor {_ms(served)}")
+            if "waitress alone" in med:
+                bare = med["waitress alone"] - med["floor"]
+                print(f"      of which HTTP   {_ms(bare)}   (waitress alone over the floor)")
             if "moto server" in med:
                 moto = med["moto server"] - med["floor"]
                 print(f"    moto over floor   {_ms(moto)}   ({moto / served:.1f} x kmslab's)")
@@ -333,10 +351,14 @@ def main() -> None:
         default=sys.executable if importlib.util.find_spec("moto") else None,
         help="a Python with moto[server] installed (default: this one, if it has moto)",
     )
-    parser.add_argument("--serve-canned", nargs=2, help=argparse.SUPPRESS)  # the floor server
+    for layer in ("asyncio", "waitress"):  # the recorded-answer servers, run as subprocesses
+        parser.add_argument(f"--serve-canned-{layer}", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_canned:
-        serve_canned(args.serve_canned[0], int(args.serve_canned[1]))
+    if args.serve_canned_asyncio:
+        serve_canned(args.serve_canned_asyncio[0], int(args.serve_canned_asyncio[1]))
+        return
+    if args.serve_canned_waitress:
+        serve_canned_waitress(args.serve_canned_waitress[0], int(args.serve_canned_waitress[1]))
         return
 
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
@@ -344,7 +366,7 @@ def main() -> None:
         f"kmslab {kmslab.__version__}, boto3 {boto3.__version__}, Python "
         f"{platform.python_version()}, {os.cpu_count()} cores, load average {load[0]:.1f}"
     )
-    port, moto_port, floor_port = _free_port(), _free_port(), _free_port()
+    port, moto_port, floor_port, bare_port = (_free_port() for _ in range(4))
     with ExitStack() as stack:
         canned = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "canned.json"
         _canned_bodies(canned)
@@ -363,6 +385,8 @@ def main() -> None:
             print("moto is not installed here: pass --moto-python to compare with moto's server")
         stack.enter_context(_server(canned_server(canned, floor_port), floor_port))
         targets["floor"] = http_client(f"http://127.0.0.1:{floor_port}")
+        stack.enter_context(_server(canned_server(canned, bare_port, "waitress"), bare_port))
+        targets["waitress alone"] = http_client(f"http://127.0.0.1:{bare_port}")
         print_latency(latency(targets, args.calls, args.rounds))
 
         print(f"\n2. {CLIENTS} clients, each on its own kept-alive connection, DescribeKey")
