@@ -8,7 +8,7 @@ each (error code, message template) it can raise:
 - ``error("Code", <literal or f-string>)`` and table rows ``("Code", "template")``: the
   helper and the tables that build errors from data (key-state rules);
 - ``errors.append(<literal or f-string>)``: the parts of a ValidationException;
-- ``Failure(<code>, <code>, <code>, <message>)`` rows of ``xks_client.FAILURES`` (each code
+- ``Failure(<code>, <code>, <code>, <message>)`` rows of ``xks_failures.FAILURES`` (each code
   and the message a literal or a module constant): what a failed external key store proxy
   call becomes, raised through ``ERRORS[code](message)`` in a helper listed in
   ``_TABLE_HELPERS``. Such a call anywhere else fails the test.
@@ -37,8 +37,8 @@ SRC = ROOT / "src" / "kmslab"
 _SKIP = {SRC / "exceptions.py"}
 _BUILDERS = {"error"}
 #: (module, table-row type) whose arguments are codes then a message, each a literal or a
-#: module constant: xks_client.Failure(manage, create_key, crypto, message).
-_ROW_TYPES = {("src/kmslab/kms/keystores/xks_client.py", "Failure")}
+#: module constant: xks_failures.Failure(manage, create_key, crypto, message).
+_ROW_TYPES = {("src/kmslab/kms/keystores/xks_failures.py", "Failure")}
 #: (module, function) that may raise ``ERRORS[code](message)`` with data from those rows.
 _TABLE_HELPERS = {("src/kmslab/kms/ops/keystores.py", "_error")}
 

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from kmslab.kms.keystores.xks_failures import FAILURES as PROXY_FAILURES
+
 __all__ = ["LEDGER", "PROVENANCE", "Row", "find", "match", "normalize"]
 
 #: The kinds of evidence a row may have.
@@ -1130,364 +1132,6 @@ LEDGER: tuple[Row, ...] = (
         "inferred",
         "AWS text unknown; no VPC endpoint services exist locally",
     ),
-    # -- external key store proxy failures (xks_client.FAILURES: one message, three codes) --
-    Row(
-        "xks-interpret-manage",
-        "XksProxyInvalidResponseException",
-        "AWS KMS cannot interpret the response from the external key store proxy. If you see "
-        "this error repeatedly, consult your external key store proxy administrator.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-interpret-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "AWS KMS cannot interpret the response from the external key store proxy. If you see "
-        "this error repeatedly, consult your external key store proxy administrator.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-interpret-crypto",
-        "KMSInvalidStateException",
-        "AWS KMS cannot interpret the response from the external key store proxy. If you see "
-        "this error repeatedly, consult your external key store proxy administrator.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-key-disabled-manage",
-        "XksProxyInvalidResponseException",
-        "The external key store proxy rejected the request because the external key is not "
-        "enabled in the external key manager.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-key-disabled-create-key",
-        "XksKeyInvalidConfigurationException",
-        "The external key store proxy rejected the request because the external key is not "
-        "enabled in the external key manager.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-key-disabled-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy rejected the request because the external key is not "
-        "enabled in the external key manager.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-bad-ciphertext-manage",
-        "XksProxyInvalidResponseException",
-        "The external key store proxy rejected the request because the specified ciphertext "
-        "or additional authenticated data is corrupted, missing, or otherwise invalid.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-bad-ciphertext-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "The external key store proxy rejected the request because the specified ciphertext "
-        "or additional authenticated data is corrupted, missing, or otherwise invalid.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-bad-ciphertext-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy rejected the request because the specified ciphertext "
-        "or additional authenticated data is corrupted, missing, or otherwise invalid.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-usage-refused-manage",
-        "XksProxyInvalidResponseException",
-        "The external key store proxy rejected the request because the external key does not "
-        "support the requested operation.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-usage-refused-create-key",
-        "XksKeyInvalidConfigurationException",
-        "The external key store proxy rejected the request because the external key does not "
-        "support the requested operation.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-usage-refused-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy rejected the request because the external key does not "
-        "support the requested operation.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-auth-manage",
-        "XksProxyIncorrectAuthenticationCredentialException",
-        "The external key store proxy rejected the request because it could not authenticate "
-        "AWS KMS. Verify the XKS proxy authentication credentials for your external key store"
-        " and update if necessary.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-auth-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "The external key store proxy rejected the request because it could not authenticate "
-        "AWS KMS. Verify the XKS proxy authentication credentials for your external key store"
-        " and update if necessary.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-auth-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy rejected the request because it could not authenticate "
-        "AWS KMS. Verify the XKS proxy authentication credentials for your external key store"
-        " and update if necessary.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-access-denied-manage",
-        "XksProxyInvalidResponseException",
-        "The external key store proxy denied access to the operation. Verify that the user "
-        "and the external key are both authorized for this operation, and try the request "
-        "again.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-access-denied-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "The external key store proxy denied access to the operation. Verify that the user "
-        "and the external key are both authorized for this operation, and try the request "
-        "again.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-access-denied-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy denied access to the operation. Verify that the user "
-        "and the external key are both authorized for this operation, and try the request "
-        "again.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-key-not-found-manage",
-        "XksProxyInvalidResponseException",
-        "The external key store proxy rejected the request because it could not find the "
-        "external key.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-key-not-found-create-key",
-        "XksKeyNotFoundException",
-        "The external key store proxy rejected the request because it could not find the "
-        "external key.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-key-not-found-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy rejected the request because it could not find the "
-        "external key.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-uri-path-manage",
-        "XksProxyInvalidConfigurationException",
-        "The external key store proxy rejected the request because of an invalid URI path. "
-        "Verify the URI path for your external key store and update if necessary.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-uri-path-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "The external key store proxy rejected the request because of an invalid URI path. "
-        "Verify the URI path for your external key store and update if necessary.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-uri-path-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy rejected the request because of an invalid URI path. "
-        "Verify the URI path for your external key store and update if necessary.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-unsupported-manage",
-        "XksProxyInvalidResponseException",
-        "The external key store proxy rejected the request because it does not support the "
-        "requested cryptographic operation.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-unsupported-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "The external key store proxy rejected the request because it does not support the "
-        "requested cryptographic operation.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-unsupported-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy rejected the request because it does not support the "
-        "requested cryptographic operation.",
-        "documented",
-        "DG xks-troubleshooting.md",
-    ),
-    Row(
-        "xks-throttled-manage",
-        "XksProxyUriUnreachableException",
-        "The external key store proxy rejected the request due to a very high request rate. "
-        "Reduce the frequency of your calls using KMS keys in this external key store.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-throttled-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "The external key store proxy rejected the request due to a very high request rate. "
-        "Reduce the frequency of your calls using KMS keys in this external key store.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-throttled-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy rejected the request due to a very high request rate. "
-        "Reduce the frequency of your calls using KMS keys in this external key store.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-ekm-timeout-manage",
-        "XksProxyUriUnreachableException",
-        "The external key store proxy did not respond to the request in the time allotted. "
-        "Retry the request. If you see this error repeatedly, report it to your external key "
-        "store proxy administrator.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-ekm-timeout-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "The external key store proxy did not respond to the request in the time allotted. "
-        "Retry the request. If you see this error repeatedly, report it to your external key "
-        "store proxy administrator.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-ekm-timeout-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy did not respond to the request in the time allotted. "
-        "Retry the request. If you see this error repeatedly, report it to your external key "
-        "store proxy administrator.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-ekm-unreachable-manage",
-        "XksProxyInvalidResponseException",
-        "The external key store proxy rejected the request because it cannot communicate with"
-        " the external key manager. Verify that the external key store proxy configuration is"
-        " correct and that the external key manager is available.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-ekm-unreachable-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "The external key store proxy rejected the request because it cannot communicate with"
-        " the external key manager. Verify that the external key store proxy configuration is"
-        " correct and that the external key manager is available.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-ekm-unreachable-crypto",
-        "KMSInvalidStateException",
-        "The external key store proxy rejected the request because it cannot communicate with"
-        " the external key manager. Verify that the external key store proxy configuration is"
-        " correct and that the external key manager is available.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-unreachable-manage",
-        "XksProxyUriUnreachableException",
-        "AWS KMS cannot communicate with the external key store proxy. This might be a "
-        "transient network issue. If you see this error repeatedly, verify that your external"
-        " key store proxy is active and is connected to the network, and that its endpoint "
-        "URI is correct in your external keystore.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-unreachable-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "AWS KMS cannot communicate with the external key store proxy. This might be a "
-        "transient network issue. If you see this error repeatedly, verify that your external"
-        " key store proxy is active and is connected to the network, and that its endpoint "
-        "URI is correct in your external keystore.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-unreachable-crypto",
-        "KMSInvalidStateException",
-        "AWS KMS cannot communicate with the external key store proxy. This might be a "
-        "transient network issue. If you see this error repeatedly, verify that your external"
-        " key store proxy is active and is connected to the network, and that its endpoint "
-        "URI is correct in your external keystore.",
-        "documented",
-        "XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-timeout-manage",
-        "XksProxyUriUnreachableException",
-        "AWS KMS rejected the request because the external key store proxy did not respond in"
-        " time. Retry the request. If you see this error repeatedly, report it to your "
-        "external key store proxy administrator.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-timeout-create-key",
-        "CustomKeyStoreInvalidStateException",
-        "AWS KMS rejected the request because the external key store proxy did not respond in"
-        " time. Retry the request. If you see this error repeatedly, report it to your "
-        "external key store proxy administrator.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
-    Row(
-        "xks-timeout-crypto",
-        "KMSInvalidStateException",
-        "AWS KMS rejected the request because the external key store proxy did not respond in"
-        " time. Retry the request. If you see this error repeatedly, report it to your "
-        "external key store proxy administrator.",
-        "documented",
-        "DG xks-troubleshooting.md and XKS Proxy API specification, Error codes",
-    ),
     Row(
         "kmslab-internal",
         "KMSInternalException",
@@ -1511,6 +1155,27 @@ LEDGER: tuple[Row, ...] = (
         "a bug in kmslab (unreachable: the key-state rules refuse such a key first)",
     ),
 )
+
+
+def _proxy_failure_rows() -> tuple[Row, ...]:
+    """Rows for what a failed external key store proxy call becomes, made from the one
+    table of those errors (:data:`kmslab.kms.keystores.xks_failures.FAILURES`): per
+    message, one row for each kind of operation it can answer (``-manage``: Create/Update/
+    ConnectCustomKeyStore; ``-create-key``: CreateKey; ``-crypto``: cryptographic operations).
+    """
+    rows: dict[str, Row] = {}
+    for failure in PROXY_FAILURES.values():
+        for suffix, code in (
+            ("manage", failure.manage),
+            ("create-key", failure.create_key),
+            ("crypto", failure.crypto),
+        ):
+            row_id = f"{failure.ledger}-{suffix}"
+            rows[row_id] = Row(row_id, code, failure.message, "documented", failure.source)
+    return tuple(rows.values())
+
+
+LEDGER += _proxy_failure_rows()
 
 
 @cache

@@ -14,8 +14,9 @@ loopback port, so the local KMS keeps a routing table, ``kms.xks_routes``, from 
 TLS and a load balancer do for AWS). An endpoint with no route is unreachable.
 
 Failures become :class:`XksFailure` with a ``kind``: an ``errorName`` of the specification's
-error table, or ``unreachable``, ``timeout`` or ``malformed``; :data:`FAILURES` says which
-AWS exception and message each kind gives in each kind of KMS operation.
+error table, or ``unreachable``, ``timeout`` or ``malformed``; :data:`FAILURES` (kept in
+:mod:`kmslab.kms.keystores.xks_failures`) says which AWS exception and message each kind
+gives in each kind of KMS operation.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import socket
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from typing import Any
+
+from kmslab.kms.keystores.xks_failures import FAILURES
 
 __all__ = [
     "CONNECTION_ERROR_CODES",
@@ -43,136 +45,6 @@ SERVICE = "kms-xks-proxy"
 #: AWS KMS gives a proxy 250 ms; kmslab allows 2 s because a proxy thread on a busy
 #: two-core laptop can be slower than that without anything being wrong.
 TIMEOUT_S = 2.0
-
-_INTERPRET = (
-    "AWS KMS cannot interpret the response from the external key store proxy. If you see "
-    "this error repeatedly, consult your external key store proxy administrator."
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """What one kind of proxy failure becomes: the AWS exception in Create/Update-
-    CustomKeyStore (``manage``), in CreateKey (``create_key``) and in cryptographic
-    operations (``crypto``), and the message, which is the same in all three."""
-
-    manage: str
-    create_key: str
-    crypto: str
-    message: str
-
-
-_KIS, _CSIS = "KMSInvalidStateException", "CustomKeyStoreInvalidStateException"
-_UNREACHABLE = "XksProxyUriUnreachableException"
-
-#: kind -> Failure. Messages: KMS Developer Guide "Troubleshooting external key stores"
-#: (ledger rows xks-*) where it gives them, else the XKS Proxy API specification's
-#: table of KMS exception messages (its "Error codes" section). Every (code, message) of a
-#: row has a ledger row (xks-<failure>-manage/-create-key/-crypto): the ledger test reads
-#: this table's ``Failure(...)`` calls, so codes and messages stay literals or module
-#: constants. AuthenticationFailedException's text is the specification's; the archived
-#: Developer Guide words it "Verify the credentials for your external key store ...".
-FAILURES: dict[str, Failure] = {
-    "ValidationException": Failure("XksProxyInvalidResponseException", _CSIS, _KIS, _INTERPRET),
-    "malformed": Failure("XksProxyInvalidResponseException", _CSIS, _KIS, _INTERPRET),
-    "InvalidStateException": Failure(
-        "XksProxyInvalidResponseException",
-        "XksKeyInvalidConfigurationException",
-        _KIS,
-        "The external key store proxy rejected the request because the external key is not "
-        "enabled in the external key manager.",
-    ),
-    "InvalidCiphertextException": Failure(
-        "XksProxyInvalidResponseException",
-        _CSIS,
-        _KIS,
-        "The external key store proxy rejected the request because the specified ciphertext "
-        "or additional authenticated data is corrupted, missing, or otherwise invalid.",
-    ),
-    "InvalidKeyUsageException": Failure(
-        "XksProxyInvalidResponseException",
-        "XksKeyInvalidConfigurationException",
-        _KIS,
-        "The external key store proxy rejected the request because the external key does not "
-        "support the requested operation.",
-    ),
-    "AuthenticationFailedException": Failure(
-        "XksProxyIncorrectAuthenticationCredentialException",
-        _CSIS,
-        _KIS,
-        "The external key store proxy rejected the request because it could not authenticate "
-        "AWS KMS. Verify the XKS proxy authentication credentials for your external key store "
-        "and update if necessary.",
-    ),
-    "AccessDeniedException": Failure(
-        "XksProxyInvalidResponseException",
-        _CSIS,
-        _KIS,
-        "The external key store proxy denied access to the operation. Verify that the user and "
-        "the external key are both authorized for this operation, and try the request again.",
-    ),
-    "KeyNotFoundException": Failure(
-        "XksProxyInvalidResponseException",
-        "XksKeyNotFoundException",
-        _KIS,
-        "The external key store proxy rejected the request because it could not find the "
-        "external key.",
-    ),
-    "InvalidUriPathException": Failure(
-        "XksProxyInvalidConfigurationException",
-        _CSIS,
-        _KIS,
-        "The external key store proxy rejected the request because of an invalid URI path. "
-        "Verify the URI path for your external key store and update if necessary.",
-    ),
-    "UnsupportedOperationException": Failure(
-        "XksProxyInvalidResponseException",
-        _CSIS,
-        _KIS,
-        "The external key store proxy rejected the request because it does not support the "
-        "requested cryptographic operation.",
-    ),
-    "ThrottlingException": Failure(
-        _UNREACHABLE,
-        _CSIS,
-        _KIS,
-        "The external key store proxy rejected the request due to a very high request rate. "
-        "Reduce the frequency of your calls using KMS keys in this external key store.",
-    ),
-    "DependencyTimeoutException": Failure(
-        _UNREACHABLE,
-        _CSIS,
-        _KIS,
-        "The external key store proxy did not respond to the request in the time allotted. "
-        "Retry the request. If you see this error repeatedly, report it to your external key "
-        "store proxy administrator.",
-    ),
-    "InternalException": Failure(
-        "XksProxyInvalidResponseException",
-        _CSIS,
-        _KIS,
-        "The external key store proxy rejected the request because it cannot communicate with "
-        "the external key manager. Verify that the external key store proxy configuration is "
-        "correct and that the external key manager is available.",
-    ),
-    "unreachable": Failure(
-        _UNREACHABLE,
-        _CSIS,
-        _KIS,
-        "AWS KMS cannot communicate with the external key store proxy. This might be a "
-        "transient network issue. If you see this error repeatedly, verify that your external "
-        "key store proxy is active and is connected to the network, and that its endpoint URI "
-        "is correct in your external keystore.",
-    ),
-    "timeout": Failure(
-        _UNREACHABLE,
-        _CSIS,
-        _KIS,
-        "AWS KMS rejected the request because the external key store proxy did not respond in "
-        "time. Retry the request. If you see this error repeatedly, report it to your external "
-        "key store proxy administrator.",
-    ),
-}
 
 #: kind -> the ConnectionErrorCode a failed ConnectCustomKeyStore records.
 CONNECTION_ERROR_CODES: dict[str, str] = {

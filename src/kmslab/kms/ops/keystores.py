@@ -77,7 +77,7 @@ _XKS_LIVE_UPDATES = ("NewCustomKeyStoreName", "XksProxyUriPath", "XksProxyAuthen
 
 
 def _error(code: str, message: str) -> KMSError:
-    # Only with a row of xks_client.FAILURES: the ledger test reads that table, and refuses
+    # Only with a row of xks_failures.FAILURES: the ledger test reads that table, and refuses
     # ERRORS[code](message) anywhere but here.
     return ERRORS[code](message)
 
