@@ -341,9 +341,12 @@ LEDGER: tuple[Row, ...] = (
     Row(
         "policy-not-json",
         "MalformedPolicyDocumentException",
-        "The new key policy is not valid JSON.",
-        "inferred",
-        "AWS's text for a policy that is not JSON is not recorded",
+        None,
+        "observed",
+        "a user's report of real AWS, confirmed by an AWS SDK maintainer: CreateKey with a "
+        "Policy that is not JSON gave the exception with no message (aws/aws-sdk-ruby#1784, "
+        "2018); AWS's CloudFormation KMS provider replaces the missing message of this "
+        "exception (aws-cloudformation-resource-providers-kms, AbstractKmsApiHelper, 2021)",
     ),
     Row(
         "policy-name",
@@ -497,9 +500,10 @@ LEDGER: tuple[Row, ...] = (
         "replica-exists",
         "AlreadyExistsException",
         "You can create only one replica of each primary key in each AWS Region.",
-        "inferred",
-        "weak evidence: CloudFormation passed this text on (aws/aws-cdk#21203); it may be "
-        "CloudFormation's wording",
+        "observed",
+        "a user's report of real AWS through CloudFormation (aws/aws-cdk#21203, 2022); the "
+        "sentence is not in AWS's CloudFormation KMS provider, which passes KMS's "
+        "AlreadyExistsException message on unchanged",
     ),
     Row(
         "replica-region-same",
@@ -574,6 +578,16 @@ LEDGER: tuple[Row, ...] = (
         "observed",
         "user reports, e.g. awslabs/minimum-viable-dataspace-on-aws#6, "
         "cloudposse/terraform-aws-vpc-flow-logs-s3-bucket#27",
+    ),
+    Row(
+        "policy-no-principal",
+        "MalformedPolicyDocumentException",
+        "Policy contains a statement with no principal.",
+        "observed",
+        "user reports of real AWS for a statement whose Principal list is empty "
+        "(terraform-aws-modules/terraform-aws-eks#2163, 2022) or an empty ARN "
+        "(aws-samples/data-mesh-datazone-cdk-cloudformation#17, 2025, via CloudFormation); "
+        "kmslab gives it for a missing Principal too, as a setup guide reports",
     ),
     Row(
         "policy-lockout",

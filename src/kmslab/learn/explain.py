@@ -415,6 +415,14 @@ EXPLANATIONS: dict[str, Guide] = {
         "wildcards belong in a Condition on aws:PrincipalArn, not in Principal.",
         _DG + "key-policy-overview.html",
     ),
+    "policy-no-principal": Guide(
+        "A statement of the key policy names no principal: its Principal is missing or "
+        "empty. A key policy is a resource-based policy, so each statement must say whom it "
+        "applies to.",
+        'Add "Principal": {"AWS": "<account id or an IAM ARN>"} to the statement (an empty '
+        "list often comes from a template variable that was not set).",
+        _DG + "key-policy-overview.html",
+    ),
     "material-invalid": Guide(
         "The unwrapped key material does not fit <KeySpec>: it takes <expected>.",
         "Import material of the key's spec (32 random bytes for SYMMETRIC_DEFAULT, a PKCS #8 "

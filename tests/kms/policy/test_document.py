@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kmslab import LocalKMS
 from kmslab.exceptions import MalformedPolicyDocumentException
 from kmslab.kms.policy.document import (
     parse_identity_policy,
@@ -67,12 +68,29 @@ def test_malformed(text):
 
 @pytest.mark.parametrize(
     "principal",
-    [None, {}, {"AWS": []}, {"Nobody": "x"}, "root", {"AWS": 123}],
+    [{"Nobody": "x"}, "root", {"AWS": 123}, {"AWS": ["", "arn:aws:iam::111122223333:root"]}],
 )
 def test_invalid_principals_get_aws_text(principal):
     with pytest.raises(MalformedPolicyDocumentException) as info:
         parse_key_policy(doc(Principal=principal))
     assert info.value.message == INVALID
+
+
+# AWS: "no principal" for an empty principal list (a template variable left empty) and an
+# empty ARN (ledger policy-no-principal); None here drops the Principal element.
+@pytest.mark.parametrize("principal", [None, {}, "", {"AWS": []}, {"AWS": ""}, {"AWS": [""]}])
+def test_a_missing_or_empty_principal_is_no_principal(principal):
+    with pytest.raises(MalformedPolicyDocumentException) as info:
+        parse_key_policy(doc(Principal=principal))
+    assert info.value.message == "Policy contains a statement with no principal."
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]", "1"])
+def test_a_policy_that_is_not_a_json_object_gets_no_message(text):
+    kms = LocalKMS()
+    with pytest.raises(MalformedPolicyDocumentException) as info:
+        kms.call("CreateKey", Policy=text)
+    assert info.value.message is None  # AWS sends no message member (ledger policy-not-json)
 
 
 @pytest.mark.parametrize(

@@ -74,9 +74,11 @@ def _policy(kms: LocalKMS, text: str, key: Key, bypass: bool) -> str:
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
-        raise MalformedPolicyDocumentException("The new key policy is not valid JSON.") from None
+        # No message member: AWS sends none for a policy that is not JSON (ledger
+        # policy-not-json).
+        raise MalformedPolicyDocumentException() from None
     if not isinstance(document, dict):  # "1" or "[]" parse, but are not a policy document
-        raise MalformedPolicyDocumentException("The new key policy is not valid JSON.")
+        raise MalformedPolicyDocumentException()
     policy = parse_key_policy(text)
     validate_principals(policy, kms.account, kms.iam.exists)
     if not bypass:

@@ -59,8 +59,9 @@ _SERVICE = re.compile(r"[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?")
 
 
 # The texts of MalformedPolicyDocumentException: "Policy contains a statement with one or more
-# invalid principals." is observed on AWS (the fidelity ledger, policy-invalid-principals).
-# For the other faults AWS's text is unknown: inferred (see _malformed).
+# invalid principals." and "Policy contains a statement with no principal." are observed on
+# AWS (the fidelity ledger, policy-invalid-principals and policy-no-principal). For the other
+# faults AWS's text is unknown: inferred (see _malformed).
 
 
 def _malformed(fault: str) -> KMSError:
@@ -103,9 +104,25 @@ def _strings(value: Any, element: str) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _no_principal(value: Any) -> bool:
+    """An empty Principal: ``{}``, ``""``, or only empty lists and strings under each type.
+
+    AWS answers "no principal" for ``{"AWS": []}`` (a list a template left empty) and for an
+    empty ARN (ledger policy-no-principal).
+    """
+    if value == "" or value == {}:
+        return True
+    if not isinstance(value, dict):
+        return False
+    names = [v for names in value.values() for v in (names if isinstance(names, list) else [names])]
+    return all(name == "" for name in names)
+
+
 def _principals(value: Any) -> tuple[tuple[str, str], ...]:
     if value == "*":
         return (("AWS", "*"),)
+    if _no_principal(value):
+        raise MalformedPolicyDocumentException("Policy contains a statement with no principal.")
     if not isinstance(value, dict) or not value:
         raise MalformedPolicyDocumentException(
             "Policy contains a statement with one or more invalid principals."
@@ -143,9 +160,7 @@ def _statement(raw: Any, *, resource_policy: bool) -> Statement:
             raise _malformed(f"a statement has either {a} or {b}, not both.")
     has_principal = "Principal" in raw or "NotPrincipal" in raw
     if resource_policy and not has_principal:
-        raise MalformedPolicyDocumentException(
-            "Policy contains a statement with one or more invalid principals."
-        )
+        raise MalformedPolicyDocumentException("Policy contains a statement with no principal.")
     if not resource_policy and has_principal:
         raise _malformed("an identity-based policy cannot have a Principal element.")
     if "Action" not in raw and "NotAction" not in raw:
@@ -173,8 +188,9 @@ def _parse(text: str, *, resource_policy: bool) -> Policy:
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError):
-        # AWS text unknown: inferred.
-        raise MalformedPolicyDocumentException("The new key policy is not valid JSON.") from None
+        # No message member: AWS sends none for a policy that is not JSON (ledger
+        # policy-not-json).
+        raise MalformedPolicyDocumentException() from None
     if not isinstance(doc, dict):
         raise _malformed("the policy must be a JSON object.")
     unknown = set(doc) - {"Version", "Id", "Statement"}
