@@ -1,5 +1,5 @@
 """The operations of the local KMS, one module per group, each registered with
-:func:`kmslab.kms.service.operation` when this package is imported.
+:func:`kmslab.kms.registry.operation` when this package is imported.
 
 - :mod:`~kmslab.kms.ops.crypto`: the data plane (Encrypt ... Decapsulate, GenerateRandom);
 - :mod:`~kmslab.kms.ops.manage`: keys, aliases, tags, policies, descriptions;

@@ -74,10 +74,11 @@ from kmslab.kms.keys import Key, Material, new_material_id, refuse_pickle
 from kmslab.kms.ops.regions import primary_key
 from kmslab.kms.paging import page_sorted
 from kmslab.kms.quotas import QUOTAS
-from kmslab.kms.service import PREPARED, TIMERS, operation
+from kmslab.kms.registry import PREPARED, TIMERS, operation
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import LocalKMS, Params
+    from kmslab.kms.registry import Params
+    from kmslab.kms.service import LocalKMS
 
 __all__ = [
     "DEFAULT_ROTATION_DAYS",
