@@ -65,7 +65,7 @@ def local_client(kms: LocalKMS, principal: str | None = None, **config: Any) -> 
     from botocore.config import Config
 
     from kmslab import __version__
-    from kmslab.kms.service import new_request_id
+    from kmslab.kms.failures import new_request_id
 
     # A fixed User-Agent: botocore otherwise rebuilds a long one twice per call, which costs
     # more than the local KMS's whole answer. Nothing in-process reads it.

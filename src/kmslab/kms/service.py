@@ -36,10 +36,8 @@ import os
 import re
 import threading
 import uuid
-import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +56,7 @@ from kmslab.exceptions import (
 )
 from kmslab.kms import managed, schedule, wire
 from kmslab.kms.access import Access
+from kmslab.kms.failures import KEY_MEMBERS, LIVE, MAX_FAILURES, Failure, new_request_id, summary
 from kmslab.kms.iam import IAM
 from kmslab.kms.index import AliasTable, SequencedTable
 from kmslab.kms.keys import Key, Material
@@ -88,10 +87,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_ACCOUNT",
     "DEFAULT_REGION",
-    "MAX_FAILURES",
-    "Failure",
     "LocalKMS",
-    "find_failure",
 ]
 
 log = logging.getLogger(__name__)
@@ -99,48 +95,6 @@ log = logging.getLogger(__name__)
 DEFAULT_REGION = "us-east-1"
 #: The account id of the local KMS: AWS's documentation example account.
 DEFAULT_ACCOUNT = "111122223333"
-
-
-#: How many recent failures each LocalKMS keeps for kmslab.explain (oldest dropped first).
-MAX_FAILURES = 256
-#: Request members that name a key: a failure keeps a snapshot of the key each one names.
-_KEY_MEMBERS = ("KeyId", "SourceKeyId", "DestinationKeyId", "TargetKeyId")
-
-
-def new_request_id() -> str:
-    """A request id as AWS KMS gives one in ``x-amzn-RequestId``: a random UUID4."""
-    return str(uuid.uuid4())
-
-
-@dataclass(frozen=True)
-class Failure:
-    """What the local KMS knows about one failed request, for :func:`kmslab.explain`.
-
-    ``params`` holds only non-secret request members (no blobs, plaintexts or tokens);
-    ``keys`` maps each request member that named an existing key to that key's
-    KeySpec, KeyUsage, KeyState, Origin and Arn at the time of the failure.
-    """
-
-    request_id: str
-    operation: str
-    code: str
-    message: str | None
-    params: dict[str, Any] = field(default_factory=dict)
-    keys: dict[str, dict[str, str]] = field(default_factory=dict)
-    detail: dict[str, str] = field(default_factory=dict)
-
-
-# Every LocalKMS alive, so an explanation can be found from a request id alone.
-_LIVE: weakref.WeakSet[LocalKMS] = weakref.WeakSet()
-
-
-def find_failure(request_id: str) -> Failure | None:
-    """The failure of this request id in any live LocalKMS, or None."""
-    for kms in list(_LIVE):
-        found = kms.failures.get(request_id)
-        if found is not None:
-            return found
-    return None
 
 
 class Account:
@@ -347,7 +301,7 @@ class LocalKMS:
         self.access = Access(self)
         #: Request id -> the most recent failures (at most MAX_FAILURES), for kmslab.explain.
         self.failures: OrderedDict[str, Failure] = OrderedDict()
-        _LIVE.add(self)
+        LIVE.add(self)
         aws_account.regions[region] = self
         try:
             aws_account._attach(self)
@@ -406,7 +360,7 @@ class LocalKMS:
         err.request_id = request_id
         with self._lock:
             keys: dict[str, dict[str, str]] = {}
-            for member in _KEY_MEMBERS:
+            for member in KEY_MEMBERS:
                 ref = params.get(member)
                 key = self.peek(ref) if isinstance(ref, str) else None
                 if key is not None:
@@ -422,7 +376,7 @@ class LocalKMS:
                 operation,
                 err.code,
                 err.message,
-                _summary(operation, params),
+                summary(operation, params),
                 keys,
                 dict(err.detail),
             )
@@ -879,31 +833,6 @@ _SYM_ONLY = frozenset(
         "GenerateDataKeyPairWithoutPlaintext",
     }
 )
-
-
-def _summary(operation: str, params: Params) -> dict[str, Any]:
-    """The request members a failure may keep: names, numbers, flags, lists and maps of
-    strings. Blobs (plaintexts, ciphertexts, key material), sensitive members and tokens are
-    left out."""
-    try:
-        shape = wire.input_shape(operation)
-    except KMSError:
-        return {}
-    if shape is None:
-        return {}
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        member = shape.members.get(name)
-        if member is None or member.type_name == "blob" or "Token" in name:
-            continue
-        if member.metadata.get("sensitive"):
-            continue
-        values = value.values() if isinstance(value, dict) else value
-        if isinstance(value, str | int | bool) or (
-            isinstance(value, list | dict) and all(isinstance(v, str) for v in values)
-        ):
-            out[name] = value
-    return out
 
 
 def _is_key_id(text: str) -> bool:

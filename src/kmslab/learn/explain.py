@@ -34,7 +34,8 @@ from dataclasses import dataclass, field
 from kmslab import specs
 from kmslab.exceptions import KMSError
 from kmslab.kms import ledger
-from kmslab.kms.service import Failure, LocalKMS, find_failure
+from kmslab.kms.failures import Failure, find_failure
+from kmslab.kms.service import LocalKMS
 
 __all__ = ["EXPLANATIONS", "Explanation", "Guide", "explain"]
 
