@@ -28,7 +28,8 @@ May import: :mod:`kmslab.crypto`, :mod:`kmslab.specs`, :mod:`kmslab.exceptions`,
 from __future__ import annotations
 
 from kmslab.kms import ops as _ops  # noqa: F401  (registers every operation)
+from kmslab.kms.account import DEFAULT_ACCOUNT, Account
 from kmslab.kms.registry import HANDLERS
-from kmslab.kms.service import DEFAULT_ACCOUNT, DEFAULT_REGION, Account, LocalKMS
+from kmslab.kms.service import DEFAULT_REGION, LocalKMS
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "HANDLERS", "Account", "LocalKMS"]

@@ -17,8 +17,9 @@ from kmslab.exceptions import ValidationException
 from kmslab.kms.rules import OPERATIONS
 
 if TYPE_CHECKING:
+    from kmslab.kms.account import Account
     from kmslab.kms.keys import Key
-    from kmslab.kms.service import Account, LocalKMS
+    from kmslab.kms.service import LocalKMS
 
 __all__ = [
     "DELETE_HOOKS",

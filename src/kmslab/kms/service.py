@@ -12,9 +12,9 @@
 :mod:`kmslab.target`); ``kms.call`` runs the same operations from Python with bytes in and
 out. Both go through the same validation, key-state rules and error mapping.
 
-A LocalKMS is one Region of one AWS account. Its :class:`Account` holds the account's other
-Regions, each made on first use and all sharing one clock, so multi-Region keys can be
-replicated between them:
+A LocalKMS is one Region of one AWS account. Its :class:`~kmslab.kms.account.Account` holds
+the account's other Regions, each made on first use and all sharing one clock, so
+multi-Region keys can be replicated between them:
 
 >>> eu = kms.aws_account.region("eu-west-1")
 >>> eu.region, eu.clock is kms.clock
@@ -34,7 +34,6 @@ import itertools
 import logging
 import os
 import re
-import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -56,6 +55,7 @@ from kmslab.exceptions import (
 )
 from kmslab.kms import managed, schedule, wire
 from kmslab.kms.access import Access
+from kmslab.kms.account import DEFAULT_ACCOUNT, Account
 from kmslab.kms.failures import KEY_MEMBERS, LIVE, MAX_FAILURES, Failure, new_request_id, summary
 from kmslab.kms.iam import IAM
 from kmslab.kms.index import AliasTable, SequencedTable
@@ -68,7 +68,6 @@ from kmslab.kms.registry import (
     HANDLERS,
     PREPARED,
     PREPARERS,
-    RESTORE_HOOKS,
     TICK_HOOKS,
     TIMERS,
     Handler,
@@ -84,138 +83,11 @@ if TYPE_CHECKING:
     from kmslab.kms.ops.grants import Grant
     from kmslab.kms.store import Store
 
-__all__ = [
-    "DEFAULT_ACCOUNT",
-    "DEFAULT_REGION",
-    "LocalKMS",
-]
+__all__ = ["DEFAULT_REGION", "LocalKMS"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
-#: The account id of the local KMS: AWS's documentation example account.
-DEFAULT_ACCOUNT = "111122223333"
-
-
-class Account:
-    """One AWS account: a :class:`LocalKMS` per Region, made on first use.
-
-    Every Region of the account shares one clock and one lock (an operation on a
-    multi-Region key may change keys in several Regions at once). ``store``: a file path
-    (or an open :class:`~kmslab.kms.store.Store`) where every Region's keys are kept (see
-    :class:`LocalKMS`); the Regions it holds are loaded when the first one is made.
-
-    >>> account = Account()
-    >>> account.region("us-west-2").call("CreateKey", MultiRegion=True)["KeyMetadata"]["Arn"][:30]
-    'arn:aws:kms:us-west-2:11112222'
-    """
-
-    def __init__(
-        self,
-        account_id: str = DEFAULT_ACCOUNT,
-        *,
-        clock: Clock | None = None,
-        store: str | os.PathLike[str] | Store | None = None,
-    ) -> None:
-        if not (len(account_id) == 12 and account_id.isdigit()):
-            raise ValueError(f"account must be 12 digits, got {account_id!r}")
-        self.id = account_id
-        self.clock = clock or Clock()
-        #: Region name -> that Region's local KMS, in the order they were first used.
-        self.regions: dict[str, LocalKMS] = {}
-        self.lock = threading.RLock()
-        #: The account's IAM principals (kmslab.kms.iam), shared by every Region.
-        self.iam = IAM(account_id)
-        self.store: Store | None = None
-        self._owns_store = False
-        self._loaded = False
-        if store is not None:
-            from kmslab.kms.store import Store
-
-            self._owns_store = not isinstance(store, Store)
-            self.store = Store.open(store) if not isinstance(store, Store) else store
-            try:
-                self.store.claim(self)  # a saved clock replaces this one's time
-            except BaseException:
-                self.close()
-                raise
-
-    def _attach(self, kms: LocalKMS) -> None:
-        """Load a new Region's keys from the store; the first Region loads all the others."""
-        if self.store is None:
-            return
-        kms.store = self.store
-        self.store.attach(kms)
-        if not self._loaded:
-            self._loaded = True
-            for name in self.store.regions(self.id):
-                if name not in self.regions:
-                    self.region(name)
-            for hook in RESTORE_HOOKS:
-                hook(self)
-
-    def save(self, kms: LocalKMS | None = None) -> None:
-        """Commit what every Region changed (``kms``'s resolved keys too) in one transaction.
-
-        Raises KMSInternalException if the store cannot keep it (the changes stay pending).
-        """
-        if self.store is None:
-            return
-        batches = {
-            r.region: r._take_changes(include_resolved=r is kms) for r in self.regions.values()
-        }
-        # Related multi-Region keys share material and rotation: save them together.
-        for region, (keys, _, _) in list(batches.items()):
-            for key_id in list(keys):
-                key = self.regions[region].keys.get(key_id)
-                group = key.multi_region if key is not None else None
-                for other in group.keys if group is not None else ():
-                    if other in batches:
-                        batches[other][0].add(key_id)
-        try:
-            self.store.save(self, batches)
-        except Exception as exc:
-            for region, batch in batches.items():  # kept for the next save, which may succeed
-                self.regions[region]._put_back(batch)
-            # The call did its work in memory but could not be kept: say so, not "done".
-            # AWS text unknown (a kmslab condition): AWS documents no text for this error.
-            log.error("store: could not save (%s)", type(exc).__name__)
-            raise KMSInternalException(
-                f"kmslab could not save this change to its store ({type(exc).__name__}); "
-                "it is in memory only."
-            ) from None
-
-    def close(self) -> None:
-        """Save the clock, close the store (if this account opened it); idempotent."""
-        with self.lock:
-            store = self.store
-            if store is None:
-                return
-            try:
-                self.save()  # the clock, if it moved since the last call
-            finally:
-                for kms in self.regions.values():
-                    kms.store = None
-                store.release(self)
-                if self._owns_store:
-                    store.close()
-                self.store = None
-
-    def __repr__(self) -> str:
-        return f"Account({self.id!r}, regions={list(self.regions)})"
-
-    def region(self, name: str) -> LocalKMS:
-        """The local KMS of Region ``name`` in this account (made now if it is new)."""
-        with self.lock:
-            kms = self.regions.get(name)
-            if kms is None:
-                kms = LocalKMS(name, aws_account=self)
-            return kms
-
-    def tick(self) -> None:
-        """Apply what the clock says has happened, in every Region of the account."""
-        for kms in self.regions.values():  # ticks never add Regions
-            kms.tick()
 
 
 class LocalKMS:
@@ -223,7 +95,8 @@ class LocalKMS:
 
     ``region`` and ``account`` shape every ARN; ``clock`` drives deletion, rotation and
     expiry (move it with ``kms.clock.advance(days=365)``). ``aws_account`` is the
-    :class:`Account` this Region belongs to; a LocalKMS made on its own starts a new one.
+    :class:`~kmslab.kms.account.Account` this Region belongs to; a LocalKMS made on its own
+    starts a new one.
 
     ``store``: a file path (or an open :class:`~kmslab.kms.store.Store`) where the new
     account's keys, aliases, tags, grants, policies, rotations, imported material and clock
@@ -811,6 +684,10 @@ class LocalKMS:
         if m is None:  # pragma: no cover - PendingImport is refused before this
             raise KMSInternalException(f"kmslab internal error: {key.arn} has no key material.")
         return m.secret
+
+
+#: What Account.region makes (kmslab.kms.account does not import this module).
+Account.region_class = LocalKMS
 
 
 def _delete_when_due(kms: LocalKMS, key_id: str, when: datetime) -> None:

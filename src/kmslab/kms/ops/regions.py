@@ -48,8 +48,9 @@ from kmslab.kms.registry import DELETE_HOOKS, RESTORE_HOOKS, operation
 from kmslab.kms.rules import OPERATIONS
 
 if TYPE_CHECKING:
+    from kmslab.kms.account import Account
     from kmslab.kms.registry import Params
-    from kmslab.kms.service import Account, LocalKMS
+    from kmslab.kms.service import LocalKMS
 
 __all__ = ["PARTITIONS", "partition", "primary_key"]
 

@@ -44,7 +44,8 @@ from kmslab.kms.store.schema import migrate
 from kmslab.kms.store.sealing import RootKey
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import Account, LocalKMS
+    from kmslab.kms.account import Account
+    from kmslab.kms.service import LocalKMS
 
 __all__ = ["Store"]
 
