@@ -45,8 +45,8 @@ HANDLERS: dict[str, Handler] = {}
 #: when nothing is due: they run on every call. Prefer a timer (:meth:`LocalKMS.schedule`).
 TICK_HOOKS: list[Callable[[LocalKMS], None]] = []
 #: Timer kind -> what to do when a timer of that kind is due: ``fn(kms, key_id, when)``.
-#: Filled by the modules that schedule them ("delete" by kmslab.kms.service; "rotate",
-#: "expire" by lifecycle).
+#: Filled by the modules that schedule them ("delete" by kmslab.kms.service; "rotate" by
+#: ops.lifecycle, "expire" by ops.imports).
 TIMERS: dict[str, Callable[[LocalKMS, str, datetime], None]] = {}
 #: Operation name -> work done *before* the lock is taken: ``fn(params)`` returns what the
 #: handler finds under :data:`PREPARED` (a generated key pair, say), or None. It must not
