@@ -60,7 +60,7 @@ _ROOT_CHECK_TEXT = b"kmslab root key check"
 class Store:
     """One open store. ``Store.open(path)``; ``close()`` releases it (or the process ending).
 
-    An :class:`~kmslab.kms.service.Account` (its clock, its secrets, one
+    An :class:`~kmslab.kms.account.Account` (its clock, its secrets, one
     :class:`~kmslab.kms.service.LocalKMS` per Region) claims it with :meth:`claim`; each
     Region loads with :meth:`attach`; several accounts may share one open store.
     """
