@@ -48,7 +48,8 @@ from http import HTTPStatus
 from typing import Any
 
 from kmslab._http import DEFAULT_LIMITS, ServerLimits, WaitressServer, bind
-from kmslab.kms.service import LocalKMS, new_request_id
+from kmslab.kms.failures import new_request_id
+from kmslab.kms.service import LocalKMS
 
 __all__ = ["DEFAULT_LIMITS", "KMSServer", "ServerLimits", "is_exposed", "serve"]
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from kmslab.exceptions import TargetError
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import Account, LocalKMS
+    from kmslab.kms.account import Account
+    from kmslab.kms.service import LocalKMS
 
 __all__ = [
     "ENV_VAR",
@@ -65,7 +66,7 @@ def local_client(kms: LocalKMS, principal: str | None = None, **config: Any) -> 
     from botocore.config import Config
 
     from kmslab import __version__
-    from kmslab.kms.service import new_request_id
+    from kmslab.kms.failures import new_request_id
 
     # A fixed User-Agent: botocore otherwise rebuilds a long one twice per call, which costs
     # more than the local KMS's whole answer. Nothing in-process reads it.
@@ -123,7 +124,7 @@ def default_account() -> Account:
     them.
     """
     if not _ACCOUNT:
-        from kmslab.kms.service import Account
+        from kmslab.kms.account import Account
 
         _ACCOUNT.append(Account())
     return _ACCOUNT[0]
@@ -142,7 +143,7 @@ def stored_account(store: str | os.PathLike[str]) -> Account:
     """
     from pathlib import Path
 
-    from kmslab.kms.service import Account
+    from kmslab.kms.account import Account
 
     path = str(Path(store).expanduser().absolute())
     account = _STORED.get(path)

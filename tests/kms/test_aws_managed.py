@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from kmslab.clock import Clock
 from kmslab.kms import managed
-from kmslab.kms.service import DEFAULT_ACCOUNT, LocalKMS
+from kmslab.kms.account import DEFAULT_ACCOUNT
+from kmslab.kms.service import LocalKMS
 
 START = datetime(2033, 1, 10, 7, tzinfo=timezone.utc)
 ROOT = f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"

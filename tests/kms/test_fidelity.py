@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from kmslab import LocalKMS
 from kmslab.exceptions import KMSError
-from kmslab.kms.service import MAX_FAILURES
+from kmslab.kms.failures import MAX_FAILURES
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import pytest
 
 from kmslab import specs
 from kmslab.clock import Clock
+from kmslab.kms.account import DEFAULT_ACCOUNT
 from kmslab.kms.ops.manage import default_policy
-from kmslab.kms.service import DEFAULT_ACCOUNT, DEFAULT_REGION, LocalKMS
+from kmslab.kms.service import DEFAULT_REGION, LocalKMS
 
 VALID_PAIRS = specs.valid_pairs()
 INVALID_PAIRS = [

@@ -27,7 +27,8 @@ from kmslab.clock import Clock
 from kmslab.exceptions import KMSError
 from kmslab.kms import ciphertext
 from kmslab.kms.ops.lifecycle import MAX_ON_DEMAND_ROTATIONS
-from kmslab.kms.service import TIMERS, LocalKMS
+from kmslab.kms.registry import TIMERS
+from kmslab.kms.service import LocalKMS
 
 START = datetime(2030, 1, 1, 12, tzinfo=timezone.utc)
 DAY = timedelta(days=1)

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 import kmslab
 from kmslab.clock import Clock
 from kmslab.exceptions import KMSError
+from kmslab.kms.account import DEFAULT_ACCOUNT, Account
 from kmslab.kms.ops.manage import default_policy
-from kmslab.kms.service import DEFAULT_ACCOUNT, Account, LocalKMS
+from kmslab.kms.service import LocalKMS
 from tests.kms.test_lifecycle import import_material
 
 START = datetime(2032, 6, 1, 8, tzinfo=timezone.utc)

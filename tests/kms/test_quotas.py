@@ -16,9 +16,10 @@ from kmslab.exceptions import (
     MalformedPolicyDocumentException,
     ValidationException,
 )
+from kmslab.kms.account import DEFAULT_ACCOUNT
 from kmslab.kms.ops.manage import default_policy
 from kmslab.kms.quotas import QUOTAS, default_quotas
-from kmslab.kms.service import DEFAULT_ACCOUNT, LocalKMS
+from kmslab.kms.service import LocalKMS
 
 PRINCIPAL = "arn:aws:iam::111122223333:role/app"
 

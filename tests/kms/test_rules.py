@@ -19,8 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from kmslab import specs
 from kmslab.exceptions import KMSError
 from kmslab.kms.ops.manage import default_policy
+from kmslab.kms.registry import HANDLERS
 from kmslab.kms.rules import OPERATIONS, STATE_RULES, allowed
-from kmslab.kms.service import HANDLERS, LocalKMS
+from kmslab.kms.service import LocalKMS
 from kmslab.kms.wire import has_dry_run, service_model
 
 Params = dict[str, Any]
@@ -454,7 +455,7 @@ def test_every_operation_with_dry_run_is_served(kms):
     # An operation kmslab does not serve says so (kmslab.explain lists what it serves); the
     # custom key store operations are served now.
     assert _outcome(kms, "DescribeCustomKeyStores", {})[0] == "ok"
-    from kmslab.kms.service import HANDLERS as served
+    from kmslab.kms.registry import HANDLERS as served
 
     unserved = sorted(set(_botocore_operations()) - set(served))
     if unserved:

@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from kmslab.clock import Clock
-from kmslab.kms import service
+from kmslab.kms import registry
 from kmslab.kms.index import SequencedTable
-from kmslab.kms.service import PREPARERS, TIMERS, LocalKMS
+from kmslab.kms.registry import PREPARERS, TIMERS
+from kmslab.kms.service import LocalKMS
 
 START = datetime(2030, 1, 1, tzinfo=timezone.utc)
 
@@ -240,7 +241,7 @@ def test_prepared_keys_are_used(
         held.append(kms._lock._is_owned())  # type: ignore[attr-defined]
         return real_prepare(p)
 
-    monkeypatch.setitem(service.PREPARERS, operation, watching)
+    monkeypatch.setitem(registry.PREPARERS, operation, watching)
     kms.call(operation, **params)
     assert held == [False]
     assert sum(calls.values()) == 1  # generated once, in the preparer

@@ -85,7 +85,7 @@ def test_unknown_and_unserved_operations(kms):
     assert status == 400
     import botocore.session
 
-    from kmslab.kms.service import HANDLERS
+    from kmslab.kms.registry import HANDLERS
 
     model = botocore.session.get_session().get_service_model("kms")
     unserved = sorted(

@@ -15,8 +15,9 @@ from matplotlib.figure import Figure
 
 from kmslab import specs
 from kmslab.cli import main
+from kmslab.kms.registry import HANDLERS
 from kmslab.kms.rules import OPERATIONS
-from kmslab.kms.service import HANDLERS, LocalKMS
+from kmslab.kms.service import LocalKMS
 from kmslab.learn.compare import (
     ARGUMENTS,
     MATRIX_OPERATIONS,

@@ -14,7 +14,8 @@ from kmslab import LocalKMS
 from kmslab.exceptions import ERRORS, KMSError
 from kmslab.kms import ledger
 from kmslab.learn import lesson
-from kmslab.learn.explain import EXPLANATIONS, Explanation, explain
+from kmslab.learn.explain import Explanation, explain
+from kmslab.learn.guides import EXPLANATIONS
 
 
 @pytest.fixture

@@ -7,6 +7,11 @@
 
 What lives here: :mod:`~kmslab.kms.service` (:class:`LocalKMS`, one Region of an
 :class:`Account`, and the dispatcher, which does not import its operations),
+:mod:`~kmslab.kms.account` (:class:`Account`: its Regions, clock and store),
+:mod:`~kmslab.kms.registry` (the tables the operations fill: handlers, timers, hooks),
+:mod:`~kmslab.kms.checks` (how a LocalKMS finds a request's key and checks the
+operation's rules), :mod:`~kmslab.kms.failures` (failed requests, kept for
+``kmslab.explain``),
 :mod:`~kmslab.kms.wire` (the AWS JSON 1.1 layer and validation against botocore's model),
 :mod:`~kmslab.kms.rules` (one row per operation: which key types
 and key states it accepts), :mod:`~kmslab.kms.keys` (keys and their material),
@@ -28,6 +33,8 @@ May import: :mod:`kmslab.crypto`, :mod:`kmslab.specs`, :mod:`kmslab.exceptions`,
 from __future__ import annotations
 
 from kmslab.kms import ops as _ops  # noqa: F401  (registers every operation)
-from kmslab.kms.service import DEFAULT_ACCOUNT, DEFAULT_REGION, HANDLERS, Account, LocalKMS
+from kmslab.kms.account import DEFAULT_ACCOUNT, Account
+from kmslab.kms.registry import HANDLERS
+from kmslab.kms.service import DEFAULT_REGION, LocalKMS
 
 __all__ = ["DEFAULT_ACCOUNT", "DEFAULT_REGION", "HANDLERS", "Account", "LocalKMS"]

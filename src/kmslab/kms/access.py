@@ -35,7 +35,8 @@ from kmslab.kms.policy.evaluate import Decision, decide, deny
 if TYPE_CHECKING:
     from kmslab.kms.ops.grants import Grant
     from kmslab.kms.policy.context import Check
-    from kmslab.kms.service import LocalKMS, Params
+    from kmslab.kms.registry import Params
+    from kmslab.kms.service import LocalKMS
 
 __all__ = ["GRANT_TOKENS", "Access"]
 

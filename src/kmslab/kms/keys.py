@@ -162,7 +162,7 @@ class Key:
     next_rotation: datetime | None = None
     on_demand_rotations: int = 0
     #: Imported material (Origin EXTERNAL): GetParametersForImport's tokens
-    #: (kmslab.kms.ops.lifecycle), and new material imported but not yet rotated to
+    #: (kmslab.kms.ops.imports), and new material imported but not yet rotated to
     #: (AWS's KeyMaterialState PENDING_ROTATION).
     import_state: dict[str, Any] = field(default_factory=dict, repr=False)
     pending: Material | None = field(default=None, repr=False)

@@ -2,9 +2,10 @@
 
 Two timers per key at most: "rotate" at ``key.next_rotation`` (automatic rotation) and
 "expire" at ``key.valid_to`` (imported material that expires); "delete" (the end of a
-deletion's waiting period) is the service's own. :mod:`kmslab.kms.ops.lifecycle` says what
-happens when they fire; this module only keeps them in step with a key's dates, so that
-manage operations (EnableKey) can wake a key without importing the lifecycle operations.
+deletion's waiting period) is the service's own. :mod:`kmslab.kms.ops.lifecycle` ("rotate")
+and :mod:`kmslab.kms.ops.imports` ("expire") say what happens when they fire; this module
+only keeps them in step with a key's dates, so that manage operations (EnableKey) can wake a
+key without importing the lifecycle operations.
 
 AWS does not rotate a disabled key or one pending deletion. A rotation timer that fires
 while the key is not enabled does nothing and is not re-armed (so a disabled key costs

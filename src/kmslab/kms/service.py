@@ -12,9 +12,9 @@
 :mod:`kmslab.target`); ``kms.call`` runs the same operations from Python with bytes in and
 out. Both go through the same validation, key-state rules and error mapping.
 
-A LocalKMS is one Region of one AWS account. Its :class:`Account` holds the account's other
-Regions, each made on first use and all sharing one clock, so multi-Region keys can be
-replicated between them:
+A LocalKMS is one Region of one AWS account. Its :class:`~kmslab.kms.account.Account` holds
+the account's other Regions, each made on first use and all sharing one clock, so
+multi-Region keys can be replicated between them:
 
 >>> eu = kms.aws_account.region("eu-west-1")
 >>> eu.region, eu.clock is kms.clock
@@ -33,39 +33,40 @@ import heapq
 import itertools
 import logging
 import os
-import re
-import threading
-import uuid
-import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from kmslab import specs
 from kmslab.clock import Clock
-from kmslab.crypto import family
 from kmslab.exceptions import (
     DryRunOperationException,
-    IncorrectKeyException,
-    InvalidKeyUsageException,
     KMSError,
     KMSInternalException,
-    NotFoundException,
     UnsupportedOperationException,
-    ValidationException,
-    error,
 )
-from kmslab.kms import managed, schedule, wire
+from kmslab.kms import checks, schedule, wire
 from kmslab.kms.access import Access
+from kmslab.kms.account import DEFAULT_ACCOUNT, Account
+from kmslab.kms.failures import KEY_MEMBERS, LIVE, MAX_FAILURES, Failure, new_request_id, summary
 from kmslab.kms.iam import IAM
 from kmslab.kms.index import AliasTable, SequencedTable
-from kmslab.kms.keys import Key, Material
+from kmslab.kms.keys import Key
 from kmslab.kms.keystores import CustomKeyStore
 from kmslab.kms.keystores.cloudhsm import Clusters
 from kmslab.kms.quotas import default_quotas
-from kmslab.kms.rules import OPERATIONS, STATE_RULES, OperationRule
+from kmslab.kms.registry import (
+    DELETE_HOOKS,
+    HANDLERS,
+    PREPARED,
+    PREPARERS,
+    TICK_HOOKS,
+    TIMERS,
+    Handler,
+    Params,
+    changes_state,
+)
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -74,245 +75,11 @@ if TYPE_CHECKING:
     from kmslab.kms.ops.grants import Grant
     from kmslab.kms.store import Store
 
-__all__ = [
-    "DEFAULT_ACCOUNT",
-    "DEFAULT_REGION",
-    "MAX_FAILURES",
-    "Failure",
-    "LocalKMS",
-    "find_failure",
-]
+__all__ = ["DEFAULT_REGION", "LocalKMS"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
-#: The account id of the local KMS: AWS's documentation example account.
-DEFAULT_ACCOUNT = "111122223333"
-
-Params = dict[str, Any]
-Handler = Callable[["LocalKMS", Params], Params]
-
-#: Operation name -> implementation; filled by the :mod:`kmslab.kms.ops` modules.
-HANDLERS: dict[str, Handler] = {}
-#: Run before every operation to apply what the clock says has happened. Keep hooks O(1)
-#: when nothing is due: they run on every call. Prefer a timer (:meth:`LocalKMS.schedule`).
-TICK_HOOKS: list[Callable[[LocalKMS], None]] = []
-#: Timer kind -> what to do when a timer of that kind is due: ``fn(kms, key_id, when)``.
-#: Filled by the modules that schedule them ("delete" here; "rotate", "expire" by lifecycle).
-TIMERS: dict[str, Callable[[LocalKMS, str, datetime], None]] = {}
-#: Operation name -> work done *before* the lock is taken: ``fn(params)`` returns what the
-#: handler finds under :data:`PREPARED` (a generated key pair, say), or None. It must not
-#: read or change the KMS's state, and it must not raise: the handler checks everything.
-PREPARERS: dict[str, Callable[[Params], Any]] = {}
-#: The params member under which a handler finds what its preparer made (not a model name).
-PREPARED = "kmslab:prepared"
-#: Run when a key is finally deleted (after its waiting period), before it is forgotten:
-#: kmslab.kms.ops.regions lets a multi-Region primary key know its replica is gone.
-DELETE_HOOKS: list[Callable[[LocalKMS, Key], None]] = []
-#: Run once every Region of an account has been loaded from a store: what links keys
-#: across Regions (kmslab.kms.ops.regions relinks multi-Region keys) is rebuilt here.
-RESTORE_HOOKS: list[Callable[[Account], None]] = []
-
-
-#: How many recent failures each LocalKMS keeps for kmslab.explain (oldest dropped first).
-MAX_FAILURES = 256
-#: Request members that name a key: a failure keeps a snapshot of the key each one names.
-_KEY_MEMBERS = ("KeyId", "SourceKeyId", "DestinationKeyId", "TargetKeyId")
-
-
-def new_request_id() -> str:
-    """A request id as AWS KMS gives one in ``x-amzn-RequestId``: a random UUID4."""
-    return str(uuid.uuid4())
-
-
-@dataclass(frozen=True)
-class Failure:
-    """What the local KMS knows about one failed request, for :func:`kmslab.explain`.
-
-    ``params`` holds only non-secret request members (no blobs, plaintexts or tokens);
-    ``keys`` maps each request member that named an existing key to that key's
-    KeySpec, KeyUsage, KeyState, Origin and Arn at the time of the failure.
-    """
-
-    request_id: str
-    operation: str
-    code: str
-    message: str | None
-    params: dict[str, Any] = field(default_factory=dict)
-    keys: dict[str, dict[str, str]] = field(default_factory=dict)
-    detail: dict[str, str] = field(default_factory=dict)
-
-
-# Every LocalKMS alive, so an explanation can be found from a request id alone.
-_LIVE: weakref.WeakSet[LocalKMS] = weakref.WeakSet()
-
-
-def find_failure(request_id: str) -> Failure | None:
-    """The failure of this request id in any live LocalKMS, or None."""
-    for kms in list(_LIVE):
-        found = kms.failures.get(request_id)
-        if found is not None:
-            return found
-    return None
-
-
-def operation(
-    name: str, *, prepare: Callable[[Params], Any] | None = None
-) -> Callable[[Handler], Handler]:
-    """Register the implementation of one AWS KMS operation.
-
-    ``prepare``: slow work that needs no state (key generation), run outside the lock so
-    other threads' calls do not wait behind it; see :data:`PREPARERS`.
-    """
-
-    def register(fn: Handler) -> Handler:
-        HANDLERS[name] = fn
-        if prepare is not None:
-            PREPARERS[name] = prepare
-        return fn
-
-    return register
-
-
-#: Operations that never change state (other than what the clock makes due, which is saved
-#: whatever the operation): the data plane and the Describe/Get/List calls.
-_READ_PREFIXES = ("Describe", "Get", "List")
-_CHANGES_STATE = frozenset({"GetParametersForImport"})
-
-
-def changes_state(operation: str) -> bool:
-    """Whether a successful ``operation`` may change what a store must keep.
-
-    Unknown names count as changing: saving a key that did not change costs a write, not
-    missing one that did loses it.
-    """
-    if operation in _CHANGES_STATE:
-        return True
-    rule = OPERATIONS.get(operation)
-    if rule is not None and rule.plane == "data":
-        return False
-    return not operation.startswith(_READ_PREFIXES)
-
-
-class Account:
-    """One AWS account: a :class:`LocalKMS` per Region, made on first use.
-
-    Every Region of the account shares one clock and one lock (an operation on a
-    multi-Region key may change keys in several Regions at once). ``store``: a file path
-    (or an open :class:`~kmslab.kms.store.Store`) where every Region's keys are kept (see
-    :class:`LocalKMS`); the Regions it holds are loaded when the first one is made.
-
-    >>> account = Account()
-    >>> account.region("us-west-2").call("CreateKey", MultiRegion=True)["KeyMetadata"]["Arn"][:30]
-    'arn:aws:kms:us-west-2:11112222'
-    """
-
-    def __init__(
-        self,
-        account_id: str = DEFAULT_ACCOUNT,
-        *,
-        clock: Clock | None = None,
-        store: str | os.PathLike[str] | Store | None = None,
-    ) -> None:
-        if not (len(account_id) == 12 and account_id.isdigit()):
-            raise ValueError(f"account must be 12 digits, got {account_id!r}")
-        self.id = account_id
-        self.clock = clock or Clock()
-        #: Region name -> that Region's local KMS, in the order they were first used.
-        self.regions: dict[str, LocalKMS] = {}
-        self.lock = threading.RLock()
-        #: The account's IAM principals (kmslab.kms.iam), shared by every Region.
-        self.iam = IAM(account_id)
-        self.store: Store | None = None
-        self._owns_store = False
-        self._loaded = False
-        if store is not None:
-            from kmslab.kms.store import Store
-
-            self._owns_store = not isinstance(store, Store)
-            self.store = Store.open(store) if not isinstance(store, Store) else store
-            try:
-                self.store.claim(self)  # a saved clock replaces this one's time
-            except BaseException:
-                self.close()
-                raise
-
-    def _attach(self, kms: LocalKMS) -> None:
-        """Load a new Region's keys from the store; the first Region loads all the others."""
-        if self.store is None:
-            return
-        kms.store = self.store
-        self.store.attach(kms)
-        if not self._loaded:
-            self._loaded = True
-            for name in self.store.regions(self.id):
-                if name not in self.regions:
-                    self.region(name)
-            for hook in RESTORE_HOOKS:
-                hook(self)
-
-    def save(self, kms: LocalKMS | None = None) -> None:
-        """Commit what every Region changed (``kms``'s resolved keys too) in one transaction.
-
-        Raises KMSInternalException if the store cannot keep it (the changes stay pending).
-        """
-        if self.store is None:
-            return
-        batches = {
-            r.region: r._take_changes(include_resolved=r is kms) for r in self.regions.values()
-        }
-        # Related multi-Region keys share material and rotation: save them together.
-        for region, (keys, _, _) in list(batches.items()):
-            for key_id in list(keys):
-                key = self.regions[region].keys.get(key_id)
-                group = key.multi_region if key is not None else None
-                for other in group.keys if group is not None else ():
-                    if other in batches:
-                        batches[other][0].add(key_id)
-        try:
-            self.store.save(self, batches)
-        except Exception as exc:
-            for region, batch in batches.items():  # kept for the next save, which may succeed
-                self.regions[region]._put_back(batch)
-            # The call did its work in memory but could not be kept: say so, not "done".
-            # AWS text unknown (a kmslab condition): AWS documents no text for this error.
-            log.error("store: could not save (%s)", type(exc).__name__)
-            raise KMSInternalException(
-                f"kmslab could not save this change to its store ({type(exc).__name__}); "
-                "it is in memory only."
-            ) from None
-
-    def close(self) -> None:
-        """Save the clock, close the store (if this account opened it); idempotent."""
-        with self.lock:
-            store = self.store
-            if store is None:
-                return
-            try:
-                self.save()  # the clock, if it moved since the last call
-            finally:
-                for kms in self.regions.values():
-                    kms.store = None
-                store.release(self)
-                if self._owns_store:
-                    store.close()
-                self.store = None
-
-    def __repr__(self) -> str:
-        return f"Account({self.id!r}, regions={list(self.regions)})"
-
-    def region(self, name: str) -> LocalKMS:
-        """The local KMS of Region ``name`` in this account (made now if it is new)."""
-        with self.lock:
-            kms = self.regions.get(name)
-            if kms is None:
-                kms = LocalKMS(name, aws_account=self)
-            return kms
-
-    def tick(self) -> None:
-        """Apply what the clock says has happened, in every Region of the account."""
-        for kms in self.regions.values():  # ticks never add Regions
-            kms.tick()
 
 
 class LocalKMS:
@@ -320,7 +87,8 @@ class LocalKMS:
 
     ``region`` and ``account`` shape every ARN; ``clock`` drives deletion, rotation and
     expiry (move it with ``kms.clock.advance(days=365)``). ``aws_account`` is the
-    :class:`Account` this Region belongs to; a LocalKMS made on its own starts a new one.
+    :class:`~kmslab.kms.account.Account` this Region belongs to; a LocalKMS made on its own
+    starts a new one.
 
     ``store``: a file path (or an open :class:`~kmslab.kms.store.Store`) where the new
     account's keys, aliases, tags, grants, policies, rotations, imported material and clock
@@ -398,7 +166,7 @@ class LocalKMS:
         self.access = Access(self)
         #: Request id -> the most recent failures (at most MAX_FAILURES), for kmslab.explain.
         self.failures: OrderedDict[str, Failure] = OrderedDict()
-        _LIVE.add(self)
+        LIVE.add(self)
         aws_account.regions[region] = self
         try:
             aws_account._attach(self)
@@ -457,7 +225,7 @@ class LocalKMS:
         err.request_id = request_id
         with self._lock:
             keys: dict[str, dict[str, str]] = {}
-            for member in _KEY_MEMBERS:
+            for member in KEY_MEMBERS:
                 ref = params.get(member)
                 key = self.peek(ref) if isinstance(ref, str) else None
                 if key is not None:
@@ -473,7 +241,7 @@ class LocalKMS:
                 operation,
                 err.code,
                 err.message,
-                _summary(operation, params),
+                summary(operation, params),
                 keys,
                 dict(err.detail),
             )
@@ -759,155 +527,22 @@ class LocalKMS:
             if not table:
                 del self.retirable[principal]
 
-    # -- names --------------------------------------------------------------------------
+    # -- names and rule checks: methods kept in kmslab.kms.checks ----------------------------
 
-    def key_arn(self, key_id: str) -> str:
-        return f"arn:{self.partition.name}:kms:{self.region}:{self.account}:key/{key_id}"
+    key_arn = checks.key_arn
+    alias_arn = checks.alias_arn
+    resolve = checks.resolve
+    key_for = checks.key_for
+    key_state = checks.key_state
+    check_state = checks.check_state
+    check_type = checks.check_type
+    algorithm = checks.algorithm
+    require_implemented = checks.require_implemented
+    secret = checks.secret
 
-    def alias_arn(self, name: str) -> str:
-        return f"arn:{self.partition.name}:kms:{self.region}:{self.account}:{name}"
 
-    def resolve(self, key_id: str, *, aliases: bool = True) -> Key:
-        """Find a key by key id, key ARN, alias name or alias ARN (the last two if allowed).
-
-        AWS's texts (recorded; ledger invalid-key-id): ``Invalid keyId '<id>'`` for a
-        malformed id, ``Key '<key ARN>' does not exist`` for a well-formed one that does not
-        exist, ``Alias <alias ARN> is not found.``, and ``Invalid arn <Region>`` for an ARN of
-        another Region (AWS names the Region, not the ARN).
-        """
-        ref = key_id
-        prefix = f"arn:{self.partition.name}:kms:{self.region}:{self.account}:"
-        if ref.startswith("arn:"):
-            if not ref.startswith(prefix):
-                parts = ref.split(":")
-                region = parts[3] if len(parts) > 3 else ""
-                # Observed: "Invalid arn us-west-2" (LocalStack's recordings of real AWS,
-                # test_get_key_in_different_region). For an ARN of another account or
-                # partition AWS's text is unknown: inferred, the same form.
-                raise NotFoundException(f"Invalid arn {region or key_id}")
-            ref = ref[len(prefix) :]
-            if ref.startswith("key/") and not ref.startswith("key/alias/"):
-                ref = ref[4:]
-            elif not ref.startswith("alias/"):
-                raise NotFoundException(f"Invalid arn {key_id}")
-        if ref.startswith("alias/"):
-            if not aliases:
-                # AWS text for an alias where none is accepted: unknown (inferred, as a
-                # malformed key id, ledger invalid-key-id).
-                raise NotFoundException(f"Invalid keyId '{key_id}'")
-            alias = self.aliases.get(ref)
-            if alias is None:
-                # A predefined alias/aws/<service> alias: AWS creates its key on first use.
-                made = managed.create(self, ref)
-                if made is not None:
-                    return made
-                raise NotFoundException(f"Alias {self.alias_arn(ref)} is not found.")
-            found = self.keys[alias["TargetKeyId"]]
-            if self.store is not None:
-                self._resolved.add(found.id)
-            return found
-        key = self.keys.get(ref)
-        if key is None:
-            if not _is_key_id(ref):
-                raise NotFoundException(f"Invalid keyId '{key_id}'")
-            raise NotFoundException(f"Key '{self.key_arn(ref)}' does not exist")
-        if self.store is not None:  # a state-changing call saves the keys it resolved
-            self._resolved.add(key.id)
-        return key
-
-    # -- rule checks ------------------------------------------------------------------
-
-    def key_for(self, operation: str, key_id: str, *, action: str | None = None) -> Key:
-        """Resolve KeyId and apply the operation's rules: state, key type and origin.
-
-        ``action`` is the name AWS's messages use when it is not the operation's
-        (ReEncrypt's destination key is refused for ``ReEncryptTo``).
-        """
-        rule = OPERATIONS[operation]
-        key = self.resolve(key_id, aliases=rule.aliases)
-        self.check_state(rule, key)
-        self.check_type(rule, key, action or operation)
-        return key
-
-    def key_state(self, key: Key) -> str:
-        """The KeyState AWS reports: a key in a custom key store that is not connected is
-        Unavailable (until it is connected again, or while it waits for deletion)."""
-        if key.custom_key_store_id is not None and key.state != "PendingDeletion":
-            store = self.key_stores.get(key.custom_key_store_id)
-            if store is None or store.state != "CONNECTED":
-                return "Unavailable"
-        return key.state
-
-    def check_state(self, rule: OperationRule, key: Key) -> None:
-        refusal = STATE_RULES[rule.states].get(self.key_state(key))
-        if refusal is not None:
-            code, template = refusal
-            raise error(code, template.format(arn=key.arn))
-
-    def check_type(self, rule: OperationRule, key: Key, action: str | None = None) -> None:
-        name = action or rule.name
-        if specs.key_type(key.info.name, key.usage) not in rule.key_types:
-            if rule.refusal == "IncorrectKeyException" and name != "ReEncryptTo":
-                # Decrypt, ReEncrypt: a key that cannot decrypt. Recorded for a symmetric
-                # ciphertext (ops/crypto.py); with an asymmetric algorithm, inferred the same.
-                raise IncorrectKeyException(
-                    "The key ID in the request does not identify a CMK that can perform this "
-                    "operation."
-                )
-            if rule.refusal in ("InvalidKeyUsageException", "IncorrectKeyException"):
-                if rule.name in _SYM_ONLY and key.usage == "ENCRYPT_DECRYPT":
-                    # An asymmetric ENCRYPT_DECRYPT key has the right usage but the wrong
-                    # spec. AWS text unknown: inferred, the form of the recorded usage text.
-                    raise InvalidKeyUsageException(
-                        f"{key.arn} key spec is {key.info.name} which is not valid for {name}."
-                    )
-                # Observed (ledger key-usage-invalid): Encrypt, Sign, Verify, GenerateMac,
-                # DeriveSharedSecret, ReEncryptTo.
-                raise InvalidKeyUsageException(
-                    f"{key.arn} key usage is {key.usage} which is not valid for {name}."
-                )
-            if rule.name in _NO_MESSAGE_REFUSALS:
-                # Observed: no message member (ledger unsupported-no-message).
-                raise UnsupportedOperationException()
-            # AWS text unknown (GetPublicKey of a symmetric key, ListKeyRotations of an
-            # asymmetric one): inferred, the form of the recorded origin text.
-            raise UnsupportedOperationException(
-                f"{key.arn} key spec is {key.info.name} which is not valid for {name}."
-            )
-        required_origin = (
-            "EXTERNAL" if rule.external_only else "AWS_KMS" if rule.aws_kms_only else None
-        )
-        if required_origin is not None and key.origin != required_origin:
-            # Observed (ledger origin-invalid).
-            raise UnsupportedOperationException(
-                f"{key.arn} origin is {key.origin} which is not valid for this operation."
-            )
-
-    def algorithm(self, key: Key, name: str) -> specs.Algorithm:
-        """The algorithm row ``name`` for this key's usage, or InvalidKeyUsageException."""
-        alg = key.info.algorithm(name, key.usage)
-        if alg is None:
-            raise InvalidKeyUsageException(
-                f"Algorithm {name} is incompatible with key spec {key.info.name}."
-            )
-        return alg
-
-    def require_implemented(self, info: specs.KeySpecInfo, subject: str) -> None:
-        """Refuse, plainly, cryptography this machine cannot do (SM2 needs OpenSSL 3)."""
-        module = family(info.family)
-        if not getattr(module, "available", lambda: True)():
-            # kmslab's own text: no AWS error fits a missing library on the local machine.
-            raise UnsupportedOperationException(
-                f"{subject} is {info.name}, and this machine's OpenSSL cannot do it."
-            )
-
-    def secret(self, key: Key, material: Material | None = None) -> Any:
-        """The key object of the current (or given) material; refuses what kmslab cannot do."""
-        self.require_implemented(key.info, key.arn)
-        m = material or key.current
-        if m is None:  # pragma: no cover - PendingImport is refused before this
-            raise KMSInternalException(f"kmslab internal error: {key.arn} has no key material.")
-        return m.secret
+#: What Account.region makes (kmslab.kms.account does not import this module).
+Account.region_class = LocalKMS
 
 
 def _delete_when_due(kms: LocalKMS, key_id: str, when: datetime) -> None:
@@ -918,64 +553,3 @@ def _delete_when_due(kms: LocalKMS, key_id: str, when: datetime) -> None:
 
 
 TIMERS["delete"] = _delete_when_due
-
-#: Refusals AWS sends with no message member (rotation of a key that cannot rotate).
-_NO_MESSAGE_REFUSALS = frozenset({"EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand"})
-
-_SYM_ONLY = frozenset(
-    {
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-    }
-)
-
-
-def _summary(operation: str, params: Params) -> dict[str, Any]:
-    """The request members a failure may keep: names, numbers, flags, lists and maps of
-    strings. Blobs (plaintexts, ciphertexts, key material), sensitive members and tokens are
-    left out."""
-    try:
-        shape = wire.input_shape(operation)
-    except KMSError:
-        return {}
-    if shape is None:
-        return {}
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        member = shape.members.get(name)
-        if member is None or member.type_name == "blob" or "Token" in name:
-            continue
-        if member.metadata.get("sensitive"):
-            continue
-        values = value.values() if isinstance(value, dict) else value
-        if isinstance(value, str | int | bool) or (
-            isinstance(value, list | dict) and all(isinstance(v, str) for v in values)
-        ):
-            out[name] = value
-    return out
-
-
-def _is_key_id(text: str) -> bool:
-    """A well-formed key id: a UUID, or "mrk-" and 32 lowercase hex digits (multi-Region)."""
-    if text.startswith("mrk-"):
-        return _MRK_ID.fullmatch(text) is not None
-    try:
-        return str(uuid.UUID(text)) == text
-    except ValueError:
-        return False
-
-
-_MRK_ID = re.compile(r"mrk-[0-9a-f]{32}")
-
-
-def require(params: Params, name: str) -> Any:
-    """A member the operation needs although the model leaves it optional."""
-    value = params.get(name)
-    if value is None:
-        raise ValidationException(
-            f"1 validation error detected: Value null at '{name[:1].lower() + name[1:]}' "
-            "failed to satisfy constraint: Member must not be null"
-        )
-    return value

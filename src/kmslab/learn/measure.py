@@ -375,7 +375,7 @@ ARGUMENTS: dict[str, _Args] = {
 
 def _not_measured(lab: _Lab, info: specs.KeySpecInfo, operation: str) -> str | None:
     """Why kmslab cannot measure this cell, or None when it can."""
-    from kmslab.kms.service import HANDLERS
+    from kmslab.kms.registry import HANDLERS
 
     setup = SETUPS.get(operation, Setup())
     missing = [op for op in (*setup.before, operation, *setup.after) if op not in HANDLERS]

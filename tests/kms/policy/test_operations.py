@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from kmslab.exceptions import AccessDeniedException, KMSError
-from kmslab.kms.service import HANDLERS, LocalKMS
+from kmslab.kms.registry import HANDLERS
+from kmslab.kms.service import LocalKMS
 from tests.kms.policy.helpers import identity_policy, session_arn
 
 Keys = dict[str, dict[str, Any]]

@@ -17,7 +17,7 @@ import kmslab
 from kmslab.clock import Clock
 from kmslab.exceptions import StoreError, StoreLockedError
 from kmslab.kms import HANDLERS, LocalKMS
-from kmslab.kms.service import changes_state
+from kmslab.kms.registry import changes_state
 from kmslab.kms.store import Store
 
 Scenario = Callable[[LocalKMS], dict[str, Any]]

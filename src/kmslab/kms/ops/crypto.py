@@ -19,11 +19,12 @@ from kmslab.exceptions import (
 from kmslab.kms import ciphertext
 from kmslab.kms.keys import Key
 from kmslab.kms.ops.keystores import outer_open, outer_seal, random_from_store
+from kmslab.kms.registry import PREPARED, operation, require
 from kmslab.kms.rules import OPERATIONS
-from kmslab.kms.service import PREPARED, operation, require
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import LocalKMS, Params
+    from kmslab.kms.registry import Params
+    from kmslab.kms.service import LocalKMS
 
 _SYMMETRIC = "SYMMETRIC_DEFAULT"
 

@@ -66,12 +66,13 @@ from kmslab.kms.access import GRANT_TOKENS
 from kmslab.kms.index import SequencedTable
 from kmslab.kms.paging import decode_marker, page_iter
 from kmslab.kms.quotas import QUOTAS
+from kmslab.kms.registry import operation
 from kmslab.kms.rules import allowed
-from kmslab.kms.service import operation
 
 if TYPE_CHECKING:
     from kmslab.kms.keys import Key
-    from kmslab.kms.service import LocalKMS, Params
+    from kmslab.kms.registry import Params
+    from kmslab.kms.service import LocalKMS
 
 __all__ = ["GRANT_OPERATIONS", "Grant", "GrantOperation"]
 

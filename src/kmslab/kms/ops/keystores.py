@@ -55,10 +55,11 @@ from kmslab.kms.keystores import CustomKeyStore, new_store_id
 from kmslab.kms.keystores import cloudhsm as hsm
 from kmslab.kms.keystores import xks_client as xks
 from kmslab.kms.paging import page_sorted
-from kmslab.kms.service import operation, require
+from kmslab.kms.registry import operation, require
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import LocalKMS, Params
+    from kmslab.kms.registry import Params
+    from kmslab.kms.service import LocalKMS
 
 __all__ = ["check_new_key", "outer_open", "outer_seal", "random_from_store"]
 

@@ -28,10 +28,11 @@ from kmslab.kms.paging import decode_marker, page_iter, page_sorted
 from kmslab.kms.policy.context import key_check
 from kmslab.kms.policy.document import parse_key_policy, validate_principals
 from kmslab.kms.quotas import QUOTAS
-from kmslab.kms.service import PREPARED, operation, require
+from kmslab.kms.registry import PREPARED, operation, require
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import LocalKMS, Params
+    from kmslab.kms.registry import Params
+    from kmslab.kms.service import LocalKMS
 
 MAX_TAGS = QUOTAS["tags_per_key"].value
 

@@ -44,11 +44,13 @@ from kmslab.kms.ops.manage import (
     default_policy,
     metadata,
 )
+from kmslab.kms.registry import DELETE_HOOKS, RESTORE_HOOKS, operation
 from kmslab.kms.rules import OPERATIONS
-from kmslab.kms.service import DELETE_HOOKS, RESTORE_HOOKS, operation
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import Account, LocalKMS, Params
+    from kmslab.kms.account import Account
+    from kmslab.kms.registry import Params
+    from kmslab.kms.service import LocalKMS
 
 __all__ = ["PARTITIONS", "partition", "primary_key"]
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kmslab.kms.service import operation
+from kmslab.kms.registry import operation
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import LocalKMS, Params
+    from kmslab.kms.registry import Params
+    from kmslab.kms.service import LocalKMS
 
 
 @operation("GetKeyLastUsage")

@@ -21,7 +21,8 @@ from kmslab.exceptions import KMSError
 if TYPE_CHECKING:
     from kmslab.kms.iam import Principal
     from kmslab.kms.keys import Key
-    from kmslab.kms.service import LocalKMS, Params
+    from kmslab.kms.registry import Params
+    from kmslab.kms.service import LocalKMS
 
 __all__ = ["IAM_ONLY", "KEY_TARGETS", "Check", "RequestContext", "checks"]
 

@@ -44,7 +44,8 @@ from kmslab.kms.store.schema import migrate
 from kmslab.kms.store.sealing import RootKey
 
 if TYPE_CHECKING:
-    from kmslab.kms.service import Account, LocalKMS
+    from kmslab.kms.account import Account
+    from kmslab.kms.service import LocalKMS
 
 __all__ = ["Store"]
 
@@ -59,7 +60,7 @@ _ROOT_CHECK_TEXT = b"kmslab root key check"
 class Store:
     """One open store. ``Store.open(path)``; ``close()`` releases it (or the process ending).
 
-    An :class:`~kmslab.kms.service.Account` (its clock, its secrets, one
+    An :class:`~kmslab.kms.account.Account` (its clock, its secrets, one
     :class:`~kmslab.kms.service.LocalKMS` per Region) claims it with :meth:`claim`; each
     Region loads with :meth:`attach`; several accounts may share one open store.
     """
