@@ -154,9 +154,11 @@ def check_type(self: LocalKMS, rule: OperationRule, key: Key, action: str | None
         if rule.refusal in ("InvalidKeyUsageException", "IncorrectKeyException"):
             if rule.name in _SYM_ONLY and key.usage == "ENCRYPT_DECRYPT":
                 # An asymmetric ENCRYPT_DECRYPT key has the right usage but the wrong
-                # spec. AWS text unknown: inferred, the form of the recorded usage text.
+                # spec: these operations encrypt with SYMMETRIC_DEFAULT. AWS text unknown:
+                # inferred, the observed Encrypt text (ledger algorithm-incompatible).
+                implied = "SYMMETRIC_DEFAULT"
                 raise InvalidKeyUsageException(
-                    f"{key.arn} key spec is {key.info.name} which is not valid for {name}."
+                    f"Algorithm {implied} is incompatible with key spec {key.info.name}."
                 )
             # Observed (ledger key-usage-invalid): Encrypt, Sign, Verify, GenerateMac,
             # DeriveSharedSecret, ReEncryptTo.

@@ -160,20 +160,15 @@ LEDGER: tuple[Row, ...] = (
         "source key is inferred",
     ),
     Row(
-        "key-spec-invalid",
-        "InvalidKeyUsageException",
-        "<key ARN> key spec is <KeySpec> which is not valid for <operation>.",
-        "inferred",
-        "GenerateDataKey* with an asymmetric ENCRYPT_DECRYPT key: AWS's text is not recorded; "
-        "written in the form of the recorded key-usage text",
-    ),
-    Row(
         "algorithm-incompatible",
         "InvalidKeyUsageException",
         "Algorithm <algorithm> is incompatible with key spec <KeySpec>.",
         "observed",
         _LS + "TestKMS::test_invalid_generate_mac, test_invalid_verify_mac; user report "
-        "zalando/spring-cloud-config-aws-kms#82 (Encrypt with an RSA key)",
+        "zalando/spring-cloud-config-aws-kms#82 (Encrypt with an RSA key). kmslab also gives "
+        "it for GenerateDataKey* with an asymmetric ENCRYPT_DECRYPT key, which encrypts with "
+        "SYMMETRIC_DEFAULT: not recorded there, though an emulator's tests say they measured "
+        "it on real AWS (floci-io/floci#3038, 2026)",
     ),
     Row(
         "unsupported-key-spec",
@@ -250,17 +245,20 @@ LEDGER: tuple[Row, ...] = (
     Row(
         "context-asymmetric",
         "ValidationException",
-        "EncryptionContext is not supported with <EncryptionAlgorithm>.",
+        "EncryptionContext is not supported when encrypting/decrypting with asymmetric CMKs.",
         "inferred",
-        "AWS's text for an encryption context with an asymmetric algorithm is not recorded",
+        "no public recording; an emulator's tests say they measured this text on real AWS "
+        "(floci-io/floci#3038, 2026); its word CMK, which AWS's texts used before 2021, "
+        "suggests AWS's own",
     ),
     Row(
         "decrypt-needs-key-id",
         "ValidationException",
-        "KeyId is required when EncryptionAlgorithm is <EncryptionAlgorithm>.",
+        "KeyId must not be null",
         "inferred",
-        "AWS's text is not recorded; the API reference says KeyId is required for "
-        "ciphertext of an asymmetric key",
+        "no public recording (the API reference says KeyId is required for ciphertext of an "
+        "asymmetric key); an emulator's tests say they measured this text on real AWS "
+        "(floci-io/floci#3038, 2026)",
     ),
     Row(
         "data-key-size",
@@ -310,9 +308,11 @@ LEDGER: tuple[Row, ...] = (
     Row(
         "spec-and-legacy-spec",
         "ValidationException",
-        "You cannot specify KeySpec and CustomerMasterKeySpec in the same request.",
+        "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+        "CustomerMasterKeySpec is deprecated.",
         "inferred",
-        "AWS's text is not recorded",
+        "no public recording; a comment in an infrastructure tool that drives real AWS "
+        "(GruCloud's KMS resource) and the local-kms emulator give this text",
     ),
     Row(
         "tag-reserved",

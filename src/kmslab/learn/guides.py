@@ -114,18 +114,13 @@ EXPLANATIONS: dict[str, Guide] = {
         "kmslab.learn.choose suggests a key spec for a task.",
         _KEY_TYPES,
     ),
-    "key-spec-invalid": Guide(
-        "<operation> makes data keys under a symmetric encryption key; <key ARN> is an "
-        "asymmetric <KeySpec> key, even though its usage is ENCRYPT_DECRYPT.",
-        "Use a SYMMETRIC_DEFAULT key for data keys; an RSA key encrypts small data directly.",
-        _KEY_TYPES,
-    ),
     "algorithm-incompatible": Guide(
         "Each key spec takes only some algorithms, and <algorithm> is not one of those of "
         "<KeySpec>. (Encrypt and Decrypt default to SYMMETRIC_DEFAULT, which an RSA key does "
-        "not take.)",
+        "not take; GenerateDataKey and GenerateDataKeyPair always encrypt with it, so they "
+        "need a symmetric encryption key.)",
         "DescribeKey lists the key's EncryptionAlgorithms, SigningAlgorithms or "
-        "MacAlgorithms: pass one of those.",
+        "MacAlgorithms: pass one of those. For data keys use a SYMMETRIC_DEFAULT key.",
         _KEY_TYPES,
     ),
     "unsupported-key-spec": Guide(

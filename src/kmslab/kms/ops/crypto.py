@@ -58,8 +58,10 @@ def _encrypt(
             "KeyMaterialId": material.id,
         }
     if context:
-        # AWS text unknown: inferred.
-        raise ValidationException(f"EncryptionContext is not supported with {alg.name}.")
+        # AWS text unknown: inferred (ledger context-asymmetric names the evidence).
+        raise ValidationException(
+            "EncryptionContext is not supported when encrypting/decrypting with asymmetric CMKs."
+        )
     secret = kms.secret(key)
     assert alg.max_plaintext_bytes is not None
     if len(plaintext) > alg.max_plaintext_bytes:
@@ -91,12 +93,15 @@ def _decrypt(
     if alg_name != _SYMMETRIC:
         named = kms.key_for(op, key_id, action=action) if key_id else None
         if named is None:
-            # AWS text unknown: inferred.
-            raise ValidationException(f"KeyId is required when EncryptionAlgorithm is {alg_name}.")
+            # AWS text unknown: inferred (ledger decrypt-needs-key-id names the evidence).
+            raise ValidationException("KeyId must not be null")
         alg = kms.algorithm(named, alg_name)
         if context:
-            # AWS text unknown: inferred.
-            raise ValidationException(f"EncryptionContext is not supported with {alg.name}.")
+            # AWS text unknown: inferred (ledger context-asymmetric names the evidence).
+            raise ValidationException(
+                "EncryptionContext is not supported when encrypting/decrypting "
+                "with asymmetric CMKs."
+            )
         secret = kms.secret(named)
         try:
             # RSA-OAEP ciphertext has one size; SM2PKE's grows with the plaintext.

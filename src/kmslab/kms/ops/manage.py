@@ -203,7 +203,8 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
     if spec_name and legacy:
         # AWS text unknown: inferred.
         raise ValidationException(
-            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request."
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+            "CustomerMasterKeySpec is deprecated."
         )
     spec_name = spec_name or legacy or "SYMMETRIC_DEFAULT"
     info = specs.get(spec_name)  # the model's enum check already refused unknown specs
