@@ -20,6 +20,11 @@ document) and the field. Key objects are saved as PKCS #8 DER (``private_der`` o
 family in :mod:`kmslab.crypto`) and loaded back with ``load(..., trusted=True)``, the family
 named by the nearest enclosing :class:`~kmslab.specs.KeySpecInfo` field.
 
+A field declared with ``metadata={SEALED: True}`` (:data:`kmslab.kms.keys.SEALED`) is
+sealed whole, whatever it holds (a custom key store's password, a CloudHSM cluster's table
+of key material): its JSON text is sealed, with the same associated data, and an unchanged
+value reuses its seal.
+
 Other values: bytes, datetimes, timedeltas, tuples, sets, enums, key specs and dicts whose
 keys are not plain strings are tagged objects (``{"$b": ...}``, ``{"$t": ...}``, ...).
 """
@@ -41,6 +46,7 @@ from typing import Any
 from kmslab import specs
 from kmslab.crypto import family
 from kmslab.exceptions import StoreError
+from kmslab.kms.keys import SEALED
 from kmslab.kms.store.sealing import RootKey
 
 __all__ = ["Codec", "StoredRef"]
@@ -143,7 +149,8 @@ class Codec:
     def _encode_object(self, obj: Any, doc: str, path: str, spec: specs.KeySpecInfo | None) -> Any:
         cls: type = type(obj)
         class_name, fields = _saved_fields(cls)
-        values = [(name, shown, getattr(obj, name)) for name, shown in fields]
+        values = [(name, shown, getattr(obj, name)) for name, shown, _ in fields]
+        whole = {name for name, _, sealed in fields if sealed}
         for _, _, value in values:  # the key spec that says how this object's secrets are saved
             if isinstance(value, specs.KeySpecInfo):
                 spec = value
@@ -152,7 +159,9 @@ class Codec:
         owner = own_id if isinstance(own_id, str) else path or "/"
         out: dict[str, Any] = {}
         for name, shown, value in values:
-            if not shown and _is_secret(value):
+            if name in whole and value is not None:
+                out[name] = self._seal_whole(obj, name, value, doc, owner, path, spec)
+            elif not shown and _is_secret(value):
                 out[name] = self._seal(obj, name, value, doc, owner, spec)
             else:
                 out[name] = self._encode(value, doc, f"{path}/{name}", owner, spec)
@@ -179,6 +188,34 @@ class Codec:
         sealed = {"$sealed": _b64(self.sealer.seal(aad, raw)), "as": kind, "spec": spec_name}
         with contextlib.suppress(TypeError):
             self._sealed.setdefault(obj, {})[name] = (value, aad, sealed)
+        return sealed
+
+    def _seal_whole(
+        self,
+        obj: Any,
+        name: str,
+        value: Any,
+        doc: str,
+        owner: str,
+        path: str,
+        spec: specs.KeySpecInfo | None,
+    ) -> Any:
+        """A :data:`SEALED` field: its JSON text sealed; the seal reused while it is equal."""
+        text = json.dumps(
+            self._encode(value, doc, f"{path}/{name}", owner, spec), separators=(",", ":")
+        )
+        aad = _aad(doc, owner, name)
+        try:
+            cached = self._sealed.get(obj, {}).get(name)
+        except TypeError:  # not weak-referenceable: seal every time
+            cached = None
+        if cached is not None and cached[0] == text and cached[1] == aad:
+            return cached[2]
+        if self.sealer is None:
+            raise StoreError(f"The store has no root key to seal {name} of {doc}.")
+        sealed = {"$sealed": _b64(self.sealer.seal(aad, text.encode())), "as": "json"}
+        with contextlib.suppress(TypeError):
+            self._sealed.setdefault(obj, {})[name] = (text, aad, sealed)
         return sealed
 
     # -- reading -------------------------------------------------------------------------
@@ -234,11 +271,15 @@ class Codec:
         own_id = stored.get("id")
         owner = own_id if isinstance(own_id, str) else path or "/"
         kwargs: dict[str, Any] = {}
+        texts: dict[str, str] = {}  # the JSON text of each field sealed whole
         for name, raw in stored.items():
             if name not in fields:
                 log.warning("store: %s no longer has a field %s; dropped", cls.__name__, name)
                 continue
-            if isinstance(raw, dict) and "$sealed" in raw:
+            if isinstance(raw, dict) and raw.get("as") == "json" and "$sealed" in raw:
+                texts[name] = self._open_text(raw, doc, owner, name)
+                kwargs[name] = self._decode(json.loads(texts[name]), doc, f"{path}/{name}")
+            elif isinstance(raw, dict) and "$sealed" in raw:
                 kwargs[name] = self._open(raw, doc, owner, name)
             else:
                 kwargs[name] = self._decode(raw, doc, f"{path}/{name}")
@@ -253,11 +294,17 @@ class Codec:
             if isinstance(raw, dict) and "$sealed" in raw and name in kwargs:
                 with contextlib.suppress(TypeError):
                     self._sealed.setdefault(obj, {})[name] = (
-                        kwargs[name],
+                        texts.get(name, kwargs[name]),
                         _aad(doc, owner, name),
                         raw,
                     )
         return obj
+
+    def _open_text(self, sealed: dict[str, Any], doc: str, owner: str, name: str) -> str:
+        if self.sealer is None:
+            raise StoreError(f"The store has no root key to open {name} of {doc}.")
+        raw = self.sealer.open(_aad(doc, owner, name), base64.b64decode(sealed["$sealed"]))
+        return raw.decode("utf-8")
 
     def _open(self, sealed: dict[str, Any], doc: str, owner: str, name: str) -> Any:
         if self.sealer is None:
@@ -285,10 +332,13 @@ def _aad(doc: str, owner: str, name: str) -> bytes:
 
 
 @functools.cache
-def _saved_fields(cls: type) -> tuple[str, tuple[tuple[str, bool], ...]]:
-    """A dataclass's name and its saved fields as (name, shown in repr), computed once."""
+def _saved_fields(cls: type) -> tuple[str, tuple[tuple[str, bool, bool], ...]]:
+    """A dataclass's name and its saved fields as (name, shown in repr, sealed whole),
+    computed once."""
     fields = tuple(
-        (f.name, f.repr) for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")
+        (f.name, f.repr, bool(f.metadata.get(SEALED)))
+        for f in dataclasses.fields(cls)
+        if f.init and not f.name.startswith("_")
     )
     return _class_name(cls), fields
 
