@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from kmslab.kms.iam import IAM
     from kmslab.kms.service import LocalKMS
 
-__all__ = ["COLLECTIONS", "Collection", "iam_doc", "restore_iam"]
+__all__ = ["COLLECTIONS", "Collection", "IamState", "iam_doc", "iam_state", "restore_iam"]
 
 
 @dataclass(frozen=True)
@@ -87,19 +87,27 @@ COLLECTIONS: tuple[Collection, ...] = (
 )
 
 
-def iam_doc(iam: IAM) -> str:
-    """The account's IAM users and roles as JSON: kind, name and inline policies' texts.
+#: The account's IAM users and roles as saved: ((kind, name, ((policy name, text), ...)), ...).
+IamState = tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]
 
-    The root needs no record (it always exists and has no identity policy).
+
+def iam_state(iam: IAM) -> IamState:
+    """What the store keeps of the account's IAM: each user and role (not the root: it
+    always exists and has no identity policy) with its inline policies' texts.
+
+    Cheap to compare (every state-changing call does): the JSON is made only when it differs.
     """
-    principals = [
-        {
-            "kind": p.kind,
-            "name": p.name,
-            "policies": {name: policy.text for name, policy in p.policies.items()},
-        }
+    return tuple(
+        (p.kind, p.name, tuple((name, policy.text) for name, policy in p.policies.items()))
         for p in iam.principals
         if not p.is_root
+    )
+
+
+def iam_doc(state: IamState) -> str:
+    """:func:`iam_state` as the JSON document of the ``iam`` table."""
+    principals = [
+        {"kind": kind, "name": name, "policies": dict(policies)} for kind, name, policies in state
     ]
     return json.dumps({"principals": principals}, separators=(",", ":"))
 
@@ -108,7 +116,10 @@ _CREATE = {"AssumedRole": "create_role", "IAMUser": "create_user"}
 
 
 def restore_iam(iam: IAM, doc: str) -> None:
-    """Make ``iam`` hold the principals :func:`iam_doc` wrote, with exactly their policies."""
+    """Make ``iam`` hold the principals :func:`iam_doc` wrote, with exactly their policies.
+
+    Principals ``iam`` has that the document lacks stay (IAM here has no way to delete one).
+    """
     for saved in json.loads(doc)["principals"]:
         kind, name = saved["kind"], saved["name"]
         path = "role" if kind == "AssumedRole" else "user"

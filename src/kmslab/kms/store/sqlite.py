@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from kmslab.exceptions import StoreError
 from kmslab.kms.keys import Key
 from kmslab.kms.store.codec import Codec
-from kmslab.kms.store.extras import COLLECTIONS, iam_doc, restore_iam
+from kmslab.kms.store.extras import COLLECTIONS, IamState, iam_doc, iam_state, restore_iam
 from kmslab.kms.store.lock import OwnerLock
 from kmslab.kms.store.schema import migrate
 from kmslab.kms.store.sealing import RootKey
@@ -80,8 +80,8 @@ class Store:
         # (table, account, Region) -> id -> the document text committed (or loaded) for
         # each record beside the keys; a save writes only the ones whose text differs.
         self._extras: dict[tuple[str, str, str], dict[str, str]] = {}
-        # Account id -> the IAM document committed (or loaded).
-        self._iam: dict[str, str] = {}
+        # Account id -> the IAM state committed (or loaded).
+        self._iam: dict[str, IamState] = {}
         # LocalKMS objects sharing this store may run calls in different threads.
         self._mutex = threading.Lock()
         #: (from, to) schema versions of the migration run on open, e.g. (1, 2); (n, n) if none.
@@ -189,7 +189,7 @@ class Store:
             )
             if row is not None:
                 restore_iam(account.iam, row[0])
-                self._iam[account.id] = row[0]
+                self._iam[account.id] = iam_state(account.iam)
             self._accounts.add(account.id)
 
     def release(self, account: Account) -> None:
@@ -280,9 +280,10 @@ class Store:
         with self._mutex:  # the codec's seal cache is shared by every user of this store
             # Encode first (sealing may fail on something unsaveable): nothing is half-written.
             beside = self._diff_extras(account) if extras else []
-            iam = iam_doc(account.iam) if extras else None
+            iam = iam_state(account.iam) if extras else None
             if iam == self._iam.get(account.id):
                 iam = None
+            iam_text = iam_doc(iam) if iam is not None else None
             writes = []
             for region, (keys, aliases, grants) in batches.items():
                 kms = account.regions[region]
@@ -302,7 +303,8 @@ class Store:
                     )
                 )
             clock_moved = self._clocks.get(account.id) != clock
-            if not (clock_moved or beside or iam) and not any(any(w[1:]) for w in writes):
+            besides = clock_moved or bool(beside) or iam is not None
+            if not besides and not any(any(w[1:]) for w in writes):
                 return
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
@@ -319,11 +321,11 @@ class Store:
                         )
                 for (table, account_id, region), rows in beside:
                     _write(db, table, "id", (account_id, region), rows)
-                if iam is not None:
+                if iam_text is not None:
                     db.execute(
                         "INSERT INTO iam (account, doc) VALUES (?, ?) "
                         "ON CONFLICT (account) DO UPDATE SET doc = excluded.doc",
-                        (account.id, iam),
+                        (account.id, iam_text),
                     )
                 if clock_moved:
                     frozen, offset = clock
