@@ -7,6 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from kmslab.exceptions import StoreError
 from kmslab.kms import LocalKMS
 from kmslab.kms.keystores import xks_client
 from kmslab.kms.store.extras import COLLECTIONS
@@ -272,3 +275,45 @@ def test_every_new_table_is_scoped_like_the_keys(store_path: Path) -> None:
             assert columns == ["account", "region", "id", "doc"]
     finally:
         db.close()
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "not json",
+        '{"principals": [{"kind": "AssumedRole", "name": "bad name!", "policies": {}}]}',
+        '{"principals": [{"kind": "IAMUser", "name": "a", "policies": {"p": "{nope"}}]}',
+        '{"principals": [{"kind": "Alien", "name": "a", "policies": {}}]}',
+    ],
+)
+def test_a_damaged_iam_record_is_refused_plainly(store_path: Path, doc: str) -> None:
+    LocalKMS(store=store_path).close()
+    db = sqlite3.connect(store_path)
+    db.execute("UPDATE iam SET doc = ?", (doc,))
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="IAM record of account 111122223333 is damaged"):
+        LocalKMS(store=store_path)
+    LocalKMS(store=store_path.with_name("other.sqlite3")).close()  # the lock was released
+    with pytest.raises(StoreError):
+        LocalKMS(store=store_path)
+
+
+def test_a_damaged_key_store_record_is_refused_and_left_as_it_was(store_path: Path) -> None:
+    with LocalKMS(store=store_path) as kms:
+        cluster = kms.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
+        kms.call(
+            "CreateCustomKeyStore",
+            CustomKeyStoreName="h",
+            CloudHsmClusterId=cluster.id,
+            TrustAnchorCertificate=cluster.trust_anchor,
+            KeyStorePassword="kmsPswd",
+        )
+    db = sqlite3.connect(store_path)
+    db.execute("UPDATE key_stores SET doc = ?", ('{"$obj": "kmslab.kms.keystores:Nope"}',))
+    db.commit()
+    for _ in range(2):  # refused each time: the failed open wrote nothing over it
+        with pytest.raises(StoreError):
+            LocalKMS(store=store_path)
+    assert db.execute("SELECT doc FROM key_stores").fetchone()[0].endswith('Nope"}')
+    db.close()

@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kmslab.exceptions import StoreError
+from kmslab.exceptions import KMSError, StoreError
 from kmslab.kms.keys import Key
 from kmslab.kms.store.codec import Codec
 from kmslab.kms.store.extras import COLLECTIONS, IamState, iam_doc, iam_state, restore_iam
@@ -188,7 +188,13 @@ class Store:
                 .fetchone()
             )
             if row is not None:
-                restore_iam(account.iam, row[0])
+                try:
+                    restore_iam(account.iam, row[0])
+                except (ValueError, KeyError, TypeError, KMSError):
+                    raise StoreError(
+                        f"The store's IAM record of account {account.id} is damaged; it "
+                        "cannot be loaded."
+                    ) from None
                 self._iam[account.id] = iam_state(account.iam)
             self._accounts.add(account.id)
 
@@ -278,6 +284,9 @@ class Store:
         dumps = self._codec.dumps
         clock = account.clock.state()
         with self._mutex:  # the codec's seal cache is shared by every user of this store
+            # An account whose claim failed (a damaged record) never overwrites what it
+            # could not load.
+            extras = extras and account.id in self._accounts
             # Encode first (sealing may fail on something unsaveable): nothing is half-written.
             beside = self._diff_extras(account) if extras else []
             iam = iam_state(account.iam) if extras else None
