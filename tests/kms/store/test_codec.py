@@ -155,3 +155,21 @@ def test_fields_marked_sealed_are_sealed_whole(tmp_path: Any) -> None:
     back_store = codec.loads(text, "cks-1")
     assert back_store.secret_access_key == "secret-Example-Access-Key"
     assert back_store.entry() == store.entry()
+
+
+def test_a_sealed_field_changed_in_place_is_sealed_again(tmp_path: Any) -> None:
+    """Reusing a seal by comparing snapshots never misses a change: a value replaced in the
+    same dict, or a mutable value changed inside it (not snapshotted: encoded each time)."""
+    codec = Codec(RootKey.open_or_create(tmp_path / "root"))
+    cluster = Cluster("cluster-a", "anchor")
+    cluster.keys["k"] = b"\x01" * 32
+    first = codec.dumps("cluster-a", cluster)
+    cluster.keys["k"] = b"\x02" * 32
+    second = codec.dumps("cluster-a", cluster)
+    assert second != first and codec.loads(second, "cluster-a").keys == {"k": b"\x02" * 32}
+    cluster.keys["list"] = [b"a"]
+    third = codec.dumps("cluster-a", cluster)
+    cluster.keys["list"].append(b"b")
+    fourth = codec.dumps("cluster-a", cluster)
+    assert fourth != third and codec.loads(fourth, "cluster-a").keys["list"] == [b"a", b"b"]
+    assert codec.dumps("cluster-a", cluster) == fourth  # unchanged: the same seal

@@ -87,6 +87,10 @@ class Codec:
         self._sealed: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, bytes, Any]]] = (
             weakref.WeakKeyDictionary()
         )
+        # owner object -> field sealed whole -> the value it had (see _snapshot), or None.
+        self._snapshots: weakref.WeakKeyDictionary[Any, dict[str, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # -- writing -------------------------------------------------------------------------
 
@@ -200,23 +204,39 @@ class Codec:
         path: str,
         spec: specs.KeySpecInfo | None,
     ) -> Any:
-        """A :data:`SEALED` field: its JSON text sealed; the seal reused while it is equal."""
+        """A :data:`SEALED` field: its JSON text sealed; the seal reused while it is equal.
+
+        A string, or a dict of strings to bytes or strings (a cluster's key material), is
+        compared as it is, without encoding it: equal to what was sealed, the seal is
+        reused at the cost of a comparison (every state-changing call compares them).
+        """
+        aad = _aad(doc, owner, name)
+        snapshot = _snapshot(value)
+        try:
+            cached = self._sealed.get(obj, {}).get(name)
+            seen = self._snapshots.get(obj, {}).get(name)
+        except TypeError:  # not weak-referenceable: seal every time
+            cached = seen = None
+        if (
+            snapshot is not None
+            and cached is not None
+            and seen is not None
+            and cached[1] == aad
+            and seen == snapshot
+        ):
+            return cached[2]
         text = json.dumps(
             self._encode(value, doc, f"{path}/{name}", owner, spec), separators=(",", ":")
         )
-        aad = _aad(doc, owner, name)
-        try:
-            cached = self._sealed.get(obj, {}).get(name)
-        except TypeError:  # not weak-referenceable: seal every time
-            cached = None
-        if cached is not None and cached[0] == text and cached[1] == aad:
-            return cached[2]
-        if self.sealer is None:
-            raise StoreError(f"The store has no root key to seal {name} of {doc}.")
-        sealed = {"$sealed": _b64(self.sealer.seal(aad, text.encode())), "as": "json"}
+        if cached is None or cached[0] != text or cached[1] != aad:
+            if self.sealer is None:
+                raise StoreError(f"The store has no root key to seal {name} of {doc}.")
+            sealed = {"$sealed": _b64(self.sealer.seal(aad, text.encode())), "as": "json"}
+            cached = (text, aad, sealed)
         with contextlib.suppress(TypeError):
-            self._sealed.setdefault(obj, {})[name] = (text, aad, sealed)
-        return sealed
+            self._sealed.setdefault(obj, {})[name] = cached
+            self._snapshots.setdefault(obj, {})[name] = snapshot
+        return cached[2]
 
     # -- reading -------------------------------------------------------------------------
 
@@ -314,6 +334,18 @@ class Codec:
             return raw
         info = specs.get(sealed["spec"])
         return family(info.family).load(info, raw, trusted=True)
+
+
+def _snapshot(value: Any) -> Any:
+    """An immutable copy of a string or a dict of strings to bytes or strings, to compare
+    with later (equal: unchanged); None for anything else (encoded to compare)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and all(
+        type(k) is str and type(v) in (bytes, str) for k, v in value.items()
+    ):
+        return tuple(value.items())
+    return None
 
 
 def _is_secret(value: Any) -> bool:
