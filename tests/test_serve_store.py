@@ -134,3 +134,68 @@ def test_keys_survive_a_clean_stop_and_a_sigkill(tmp_path: Path) -> None:
         # And the restarted server keeps working on the same store.
         again = kms.encrypt(KeyId=first, Plaintext=b"after")["CiphertextBlob"]
         assert kms.decrypt(CiphertextBlob=again)["Plaintext"] == b"after"
+
+
+def test_served_key_stores_survive_a_restart_and_a_sigkill(tmp_path: Path) -> None:
+    """Key stores made in Python are served from the store; the proxy route is kept, so the
+    served KMS reaches the same proxy; a disconnect answered before a SIGKILL is kept."""
+    from kmslab import LocalKMS
+    from kmslab.xks import XksProxy
+
+    store = tmp_path / "kms.sqlite3"
+    proxy = XksProxy()
+    proxy.keys.create("ext-1")
+    proxy.start()
+    try:
+        with LocalKMS(store=store) as local:
+            cluster = local.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
+            hsm = local.call(
+                "CreateCustomKeyStore",
+                CustomKeyStoreName="hsm",
+                CloudHsmClusterId=cluster.id,
+                TrustAnchorCertificate=cluster.trust_anchor,
+                KeyStorePassword="kmsPswd",
+            )["CustomKeyStoreId"]
+            local.call("ConnectCustomKeyStore", CustomKeyStoreId=hsm)
+            local.xks_routes["https://xks.example.com"] = proxy.url
+            xks = local.call(
+                "CreateCustomKeyStore",
+                CustomKeyStoreName="xks",
+                CustomKeyStoreType="EXTERNAL_KEY_STORE",
+                XksProxyUriEndpoint="https://xks.example.com",
+                XksProxyUriPath=proxy.uri_path,
+                XksProxyAuthenticationCredential=proxy.authentication_credential,
+                XksProxyConnectivity="PUBLIC_ENDPOINT",
+            )["CustomKeyStoreId"]
+            local.call("ConnectCustomKeyStore", CustomKeyStoreId=xks)
+            blobs = {}
+            for store_id, params in (
+                (hsm, {"Origin": "AWS_CLOUDHSM"}),
+                (xks, {"Origin": "EXTERNAL_KEY_STORE", "XksKeyId": "ext-1"}),
+            ):
+                key_id = local.call("CreateKey", CustomKeyStoreId=store_id, **params)[
+                    "KeyMetadata"
+                ]["KeyId"]
+                blobs[store_id] = local.call("Encrypt", KeyId=key_id, Plaintext=b"kept")[
+                    "CiphertextBlob"
+                ]
+        with _serve(store) as (proc, url):
+            kms = _client(url)
+            listed = kms.describe_custom_key_stores()["CustomKeyStores"]
+            assert [(s["CustomKeyStoreName"], s["ConnectionState"]) for s in listed] == [
+                ("hsm", "CONNECTED"),
+                ("xks", "CONNECTED"),
+            ]
+            for blob in blobs.values():  # through the served KMS, and for xks its proxy
+                assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"kept"
+            kms.disconnect_custom_key_store(CustomKeyStoreId=hsm)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=_DEADLINE)
+        with _serve(store) as (proc, url):
+            kms = _client(url)
+            entry = kms.describe_custom_key_stores(CustomKeyStoreId=hsm)["CustomKeyStores"][0]
+            assert entry["ConnectionState"] == "DISCONNECTED"
+            kms.connect_custom_key_store(CustomKeyStoreId=hsm)  # the kept password logs in
+            assert kms.decrypt(CiphertextBlob=blobs[hsm])["Plaintext"] == b"kept"
+    finally:
+        proxy.stop()

@@ -91,10 +91,13 @@ class Account:
             for hook in RESTORE_HOOKS:
                 hook(self)
 
-    def save(self, kms: LocalKMS | None = None) -> None:
+    def save(self, kms: LocalKMS | None = None, *, full: bool = False) -> None:
         """Commit what every Region changed (``kms``'s resolved keys too) in one transaction.
 
-        Raises KMSInternalException if the store cannot keep it (the changes stay pending).
+        With ``kms`` (a state-changing call) or ``full``, the custom key stores, CloudHSM
+        clusters, proxy routes and IAM principals that differ from the store's are written
+        too (kmslab.kms.store.extras). Raises KMSInternalException if the store cannot keep
+        it (the changes stay pending).
         """
         if self.store is None:
             return
@@ -110,7 +113,7 @@ class Account:
                     if other in batches:
                         batches[other][0].add(key_id)
         try:
-            self.store.save(self, batches)
+            self.store.save(self, batches, extras=full or kms is not None)
         except Exception as exc:
             for region, batch in batches.items():  # kept for the next save, which may succeed
                 self.regions[region]._put_back(batch)
@@ -129,7 +132,7 @@ class Account:
             if store is None:
                 return
             try:
-                self.save()  # the clock, if it moved since the last call
+                self.save(full=True)  # the clock, and what changed outside calls
             finally:
                 for kms in self.regions.values():
                     kms.store = None

@@ -16,6 +16,12 @@ from typing import Any
 from kmslab.crypto import family
 from kmslab.specs import KeySpecInfo
 
+#: Field metadata asking the store to seal a field whole (its JSON) under the root key,
+#: whatever it holds: ``field(repr=False, metadata={SEALED: True})`` for a password or a
+#: table of key material (see kmslab.kms.store.codec). Fields of bytes or key objects with
+#: ``repr=False`` are sealed without it.
+SEALED = "kmslab.sealed"
+
 
 def refuse_pickle(obj: object) -> str:
     """The message of the TypeError raised when something holding key material is pickled."""

@@ -92,7 +92,8 @@ class LocalKMS:
 
     ``store``: a file path (or an open :class:`~kmslab.kms.store.Store`) where the new
     account's keys, aliases, tags, grants, policies, rotations, imported material and clock
-    survive restarts (SQLite, see :mod:`kmslab.kms.store`); a saved clock replaces
+    survive restarts, with its custom key stores, CloudHSM clusters, proxy routes and IAM
+    principals (SQLite, see :mod:`kmslab.kms.store`); a saved clock replaces
     ``clock``'s time, and the account's other Regions in the store come back too. Raises
     :class:`~kmslab.exceptions.StoreLockedError` if another process has the store open.
     ``close()`` (or ``with LocalKMS(store=...) as kms:``) releases it. Each call that

@@ -4,7 +4,7 @@ call, and a snapshot of everything a learner can read back about the keys."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from kmslab.kms import LocalKMS
+from kmslab.xks import XksProxy
 
 #: Known AES key material imported by the scenario (the at-rest test searches for it).
 KNOWN_MATERIAL = bytes.fromhex("5a" * 8 + "c3" * 8 + "0f" * 8 + "e1" * 8)
 ROLE = "arn:aws:iam::111122223333:role/store-test"
+#: The kmsuser password of the keystore scenario: distinctive, so the at-rest test can
+#: search the files for it.
+KMSUSER_PASSWORD = "kmslab-kmsuser-Pswd-7f3a91c2"
+#: The external key store proxy's endpoint, routed to the proxy on 127.0.0.1.
+XKS_ENDPOINT = "https://xks.example.com"
 
 
 @pytest.fixture
@@ -178,6 +184,92 @@ OPERATIONS_MADE = frozenset(
 )
 
 
+def keystore_changes(kms: LocalKMS, proxy: XksProxy) -> dict[str, Any]:
+    """Make every custom key store operation that changes state happen, and change a
+    CloudHSM cluster outside any call; returns the ids and ciphertexts to check.
+
+    Leaves a CONNECTED CloudHSM key store (``hsm``) and a CONNECTED external key store
+    (``xks``), each with one key, and deletes a third store (``gone``).
+    """
+    cluster = kms.cloudhsm.create(hsms=2, kmsuser_password=KMSUSER_PASSWORD)
+    hsm = kms.call(
+        "CreateCustomKeyStore",
+        CustomKeyStoreName="hsm",
+        CloudHsmClusterId=cluster.id,
+        TrustAnchorCertificate=cluster.trust_anchor,
+        KeyStorePassword="not-the-password",
+    )["CustomKeyStoreId"]
+    kms.call("ConnectCustomKeyStore", CustomKeyStoreId=hsm)  # FAILED: INVALID_CREDENTIALS
+    kms.call("DisconnectCustomKeyStore", CustomKeyStoreId=hsm)
+    kms.call(
+        "UpdateCustomKeyStore",
+        CustomKeyStoreId=hsm,
+        NewCustomKeyStoreName="hsm-store",
+        KeyStorePassword=KMSUSER_PASSWORD,
+    )
+    kms.call("ConnectCustomKeyStore", CustomKeyStoreId=hsm)
+    hsm_key = kms.call("CreateKey", CustomKeyStoreId=hsm, Origin="AWS_CLOUDHSM")["KeyMetadata"]
+    cluster.add_hsm()  # CloudHSM's tools, not a KMS call: saved with the next call
+    kms.xks_routes[XKS_ENDPOINT] = proxy.url
+    xks = kms.call(
+        "CreateCustomKeyStore",
+        CustomKeyStoreName="xks",
+        CustomKeyStoreType="EXTERNAL_KEY_STORE",
+        XksProxyUriEndpoint=XKS_ENDPOINT,
+        XksProxyUriPath=proxy.uri_path,
+        XksProxyAuthenticationCredential=proxy.authentication_credential,
+        XksProxyConnectivity="PUBLIC_ENDPOINT",
+    )["CustomKeyStoreId"]
+    kms.call("ConnectCustomKeyStore", CustomKeyStoreId=xks)
+    xks_key = kms.call(
+        "CreateKey", CustomKeyStoreId=xks, Origin="EXTERNAL_KEY_STORE", XksKeyId="ext-1"
+    )["KeyMetadata"]
+    other = kms.cloudhsm.create(hsms=2, kmsuser_password=KMSUSER_PASSWORD)
+    gone = kms.call(
+        "CreateCustomKeyStore",
+        CustomKeyStoreName="gone",
+        CloudHsmClusterId=other.id,
+        TrustAnchorCertificate=other.trust_anchor,
+        KeyStorePassword=KMSUSER_PASSWORD,
+    )["CustomKeyStoreId"]
+    kms.call("DeleteCustomKeyStore", CustomKeyStoreId=gone)
+    ciphertexts = [
+        (kms.call("Encrypt", KeyId=k["KeyId"], Plaintext=p)["CiphertextBlob"], p)
+        for k, p in ((hsm_key, b"in the cluster"), (xks_key, b"behind the proxy"))
+    ]
+    return {
+        "hsm": hsm,
+        "xks": xks,
+        "gone": gone,
+        "cluster": cluster.id,
+        "hsm_key": hsm_key["KeyId"],
+        "xks_key": xks_key["KeyId"],
+        "ciphertexts": ciphertexts,
+    }
+
+
+#: The operations keystore_changes calls that change state (beside those of every_change).
+KEYSTORE_OPERATIONS_MADE = frozenset(
+    {
+        "CreateCustomKeyStore",
+        "ConnectCustomKeyStore",
+        "DisconnectCustomKeyStore",
+        "UpdateCustomKeyStore",
+        "DeleteCustomKeyStore",
+    }
+)
+
+
+def keystore_snapshot(kms: LocalKMS) -> dict[str, Any]:
+    """What the read operations say about the custom key stores and the keys in them."""
+    stores = kms.call("DescribeCustomKeyStores")["CustomKeyStores"]
+    keys = {
+        k["KeyId"]: kms.call("DescribeKey", KeyId=k["KeyId"])["KeyMetadata"]
+        for k in kms.call("ListKeys")["Keys"]
+    }
+    return {"stores": stores, "keys": keys}
+
+
 def snapshot(kms: LocalKMS) -> dict[str, Any]:
     """Everything the read operations say about every key, alias and grant, in every
     Region of the account (the clock's time under "now")."""
@@ -241,3 +333,33 @@ def operations_made() -> frozenset[str]:
 @pytest.fixture
 def importer() -> Callable[..., Any]:
     return import_material
+
+
+@pytest.fixture
+def xks_proxy() -> Iterator[XksProxy]:
+    """An external key store proxy on 127.0.0.1 holding the external key ``ext-1``."""
+    proxy = XksProxy()
+    proxy.keys.create("ext-1")
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def keystore_scenario() -> Callable[[LocalKMS, XksProxy], dict[str, Any]]:
+    return keystore_changes
+
+
+@pytest.fixture
+def keystore_snap() -> Callable[[LocalKMS], dict[str, Any]]:
+    return keystore_snapshot
+
+
+@pytest.fixture
+def keystore_operations_made() -> frozenset[str]:
+    return KEYSTORE_OPERATIONS_MADE
+
+
+@pytest.fixture
+def kmsuser_password() -> str:
+    return KMSUSER_PASSWORD

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from kmslab import specs
 from kmslab.exceptions import StoreError
 from kmslab.kms.keys import Material
+from kmslab.kms.keystores import CustomKeyStore
+from kmslab.kms.keystores.cloudhsm import Cluster
 from kmslab.kms.store.codec import Codec
 from kmslab.kms.store.sealing import RootKey
 
@@ -115,3 +117,59 @@ def test_unknown_fields_are_dropped_and_missing_ones_defaulted(tmp_path: Any) ->
 def test_unsaveable_values_are_named() -> None:
     with pytest.raises(StoreError, match="cannot save a object"):
         Codec(sealer=None).dumps("k", {"x": object()})
+
+
+def test_fields_marked_sealed_are_sealed_whole(tmp_path: Any) -> None:
+    """A SEALED field (a password, a table of key material) is sealed as its JSON text; the
+    seal is reused while the value is equal, and made again once it changes."""
+    root = RootKey.open_or_create(tmp_path / "root")
+    codec = Codec(root)
+    cluster = Cluster("cluster-a", "anchor", kmsuser_password="kmsuser-Pswd-9d1e")
+    cluster.keys["key-1"] = b"\x42" * 32
+    text = codec.dumps("cluster-a", cluster)
+    for needle in ("kmsuser-Pswd", "a21zdXNlci1Qc3dk", "QkJCQkJC", "4242"):
+        assert needle not in text
+    assert codec.dumps("cluster-a", cluster) == text  # equal value: the same seal
+    back = codec.loads(text, "cluster-a")
+    assert back.kmsuser_password == "kmsuser-Pswd-9d1e" and back.keys == cluster.keys
+    assert codec.dumps("cluster-a", back) == text  # a loaded record encodes as it was read
+    back.keys["key-2"] = b"\x01" * 32  # changed in place (same dict): sealed again
+    changed = codec.dumps("cluster-a", back)
+    assert changed != text and codec.loads(changed, "cluster-a").keys == back.keys
+    with pytest.raises(StoreError):
+        codec.loads(text, "cluster-b")  # the seal names its record
+    with pytest.raises(StoreError, match="no root key"):
+        Codec(sealer=None).dumps("cluster-a", cluster)
+    # A store's proxy credential too; None stays None (nothing to seal).
+    store = CustomKeyStore(
+        "cks-1",
+        "x",
+        "EXTERNAL_KEY_STORE",
+        datetime(2030, 1, 1, tzinfo=timezone.utc),
+        access_key_id="AKIAEXAMPLEKEYID0001",
+        secret_access_key="secret-Example-Access-Key",
+    )
+    text = codec.dumps("cks-1", store)
+    assert "AKIAEXAMPLE" not in text and "secret-Example" not in text
+    assert json.loads(text)["f"]["password"] is None
+    back_store = codec.loads(text, "cks-1")
+    assert back_store.secret_access_key == "secret-Example-Access-Key"
+    assert back_store.entry() == store.entry()
+
+
+def test_a_sealed_field_changed_in_place_is_sealed_again(tmp_path: Any) -> None:
+    """Reusing a seal by comparing snapshots never misses a change: a value replaced in the
+    same dict, or a mutable value changed inside it (not snapshotted: encoded each time)."""
+    codec = Codec(RootKey.open_or_create(tmp_path / "root"))
+    cluster = Cluster("cluster-a", "anchor")
+    cluster.keys["k"] = b"\x01" * 32
+    first = codec.dumps("cluster-a", cluster)
+    cluster.keys["k"] = b"\x02" * 32
+    second = codec.dumps("cluster-a", cluster)
+    assert second != first and codec.loads(second, "cluster-a").keys == {"k": b"\x02" * 32}
+    cluster.keys["list"] = [b"a"]
+    third = codec.dumps("cluster-a", cluster)
+    cluster.keys["list"].append(b"b")
+    fourth = codec.dumps("cluster-a", cluster)
+    assert fourth != third and codec.loads(fourth, "cluster-a").keys["list"] == [b"a", b"b"]
+    assert codec.dumps("cluster-a", cluster) == fourth  # unchanged: the same seal

@@ -112,3 +112,53 @@ def test_a_failed_migration_leaves_the_database_as_it_was() -> None:
         "grants",
         "keys_v2",
     }
+
+
+def test_a_v2_store_is_migrated_and_then_keeps_key_stores(tmp_path: Path) -> None:
+    """v3 only adds tables: a v2 database is today's without them, at user_version 2."""
+    path = tmp_path / "v2.sqlite3"
+    with LocalKMS(store=path) as kms:
+        key_id = kms.call("CreateKey", Description="from v2")["KeyMetadata"]["KeyId"]
+        blob = kms.call("Encrypt", KeyId=key_id, Plaintext=b"old")["CiphertextBlob"]
+    db = sqlite3.connect(path)
+    for table in ("key_stores", "clusters", "xks_routes", "iam"):
+        db.execute(f"DROP TABLE {table}")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    store = Store.open(path)
+    try:
+        assert store.migrated == (2, SCHEMA_VERSION) == (2, 3)
+        kms = LocalKMS(store=store)
+        assert kms.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"old"
+        assert kms.call("DescribeCustomKeyStores")["CustomKeyStores"] == []
+        cluster = kms.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
+        store_id = kms.call(
+            "CreateCustomKeyStore",
+            CustomKeyStoreName="after v2",
+            CloudHsmClusterId=cluster.id,
+            TrustAnchorCertificate=cluster.trust_anchor,
+            KeyStorePassword="kmsPswd",
+        )["CustomKeyStoreId"]
+        kms.close()
+    finally:
+        store.close()
+    with LocalKMS(store=path) as again:
+        assert again.call("DescribeKey", KeyId=key_id)["KeyMetadata"]["Description"] == "from v2"
+        assert list(again.key_stores) == [store_id]
+
+
+def test_a_failed_v3_migration_leaves_a_v2_database_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    LocalKMS(store=path).close()
+    db = sqlite3.connect(path, isolation_level=None)
+    for table in ("key_stores", "clusters", "xks_routes", "iam"):
+        db.execute(f"DROP TABLE {table}")
+    db.execute("PRAGMA user_version = 2")
+    db.execute("CREATE TABLE xks_routes (x)")  # in the way of migration 3
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(db)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"meta", "keys", "aliases", "grants", "xks_routes"}
+    db.close()

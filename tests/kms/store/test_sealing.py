@@ -94,6 +94,43 @@ def test_the_database_reveals_no_key_bytes(
         assert again.keys[key_id].current.secret == known_material  # type: ignore[union-attr]
 
 
+def test_the_database_reveals_no_key_store_secrets(
+    store_path: Path,
+    xks_proxy: Any,
+    keystore_scenario: Any,
+    kmsuser_password: str,
+) -> None:
+    """Key store passwords, the proxy credential and the cluster's key material are sealed."""
+    kms = LocalKMS(store=store_path)
+    try:
+        made = keystore_scenario(kms, xks_proxy)
+        kms.iam.create_role("Reader")  # a record beside them, written in the same way
+        kms.call("CreateKey")
+        assert Path(f"{store_path}-wal").exists()
+        secrets: list[bytes] = [
+            kmsuser_password.encode(),
+            b"not-the-password",  # the store's first password, replaced since
+            xks_proxy.secret_access_key.encode(),
+            xks_proxy.access_key_id.encode(),
+        ]
+        cluster = kms.cloudhsm.get(made["cluster"])
+        assert cluster is not None and cluster.keys
+        secrets += [bytes(material) for material in cluster.keys.values()]
+        for secret in secrets:
+            _assert_absent(store_path, secret)
+    finally:
+        kms.close()
+    for secret in secrets:  # and once checkpointed into the database
+        _assert_absent(store_path, secret)
+    db = sqlite3.connect(store_path)
+    docs = "".join(
+        doc
+        for (doc,) in db.execute("SELECT doc FROM key_stores UNION ALL SELECT doc FROM clusters")
+    )
+    db.close()
+    assert docs.count('"$sealed"') >= 4  # the fields are there, sealed, not absent
+
+
 def test_the_root_key_file_is_owner_only_and_never_replaced(store_path: Path) -> None:
     LocalKMS(store=store_path).close()
     root = Path(f"{store_path}.root-key")

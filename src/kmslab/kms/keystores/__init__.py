@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from kmslab.kms.keys import SEALED
+
 __all__ = ["CONNECTION_STATES", "CustomKeyStore", "new_store_id"]
 
 #: ConnectionState values (botocore's ConnectionStateType).
@@ -32,7 +34,8 @@ def new_store_id() -> str:
 
 @dataclass(eq=False)
 class CustomKeyStore:
-    """One custom key store. Secrets (password, proxy credential) never show in its repr."""
+    """One custom key store. Secrets (password, proxy credential) never show in its repr,
+    and a store (kmslab.kms.store) keeps them sealed under its root key."""
 
     id: str
     name: str
@@ -43,16 +46,16 @@ class CustomKeyStore:
     # AWS_CLOUDHSM
     cluster_id: str | None = None
     trust_anchor: str | None = None
-    password: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False, metadata={SEALED: True})
     # EXTERNAL_KEY_STORE
     uri_endpoint: str | None = None
     uri_path: str | None = None
     connectivity: str | None = None
     vpc_service_name: str | None = None
     vpc_service_owner: str | None = None
-    access_key_id: str | None = field(default=None, repr=False)
-    secret_access_key: str | None = field(default=None, repr=False)
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    access_key_id: str | None = field(default=None, repr=False, metadata={SEALED: True})
+    secret_access_key: str | None = field(default=None, repr=False, metadata={SEALED: True})
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, metadata={SEALED: True})
     #: Creation order in the account's Region (DescribeCustomKeyStores lists in it).
     number: int = 0
 

@@ -31,6 +31,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from kmslab.kms.keys import SEALED
+
 __all__ = ["CONNECT_FAILURES", "Cluster", "Clusters", "Hsm", "connect_error"]
 
 _BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
@@ -52,12 +54,13 @@ class Cluster:
     trust_anchor: str
     state: str = "ACTIVE"
     hsms: list[Hsm] = field(default_factory=list)
-    kmsuser_password: str | None = field(default=None, repr=False)
+    kmsuser_password: str | None = field(default=None, repr=False, metadata={SEALED: True})
     kmsuser_locked: bool = False
     kmsuser_logged_in: bool = False
     deleted: bool = False
-    #: Key material of KMS keys created in this cluster's key store (label -> bytes).
-    keys: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Key material of KMS keys created in this cluster's key store (label -> bytes); a
+    #: store (kmslab.kms.store) keeps it, and the ``kmsuser`` password, sealed.
+    keys: dict[str, Any] = field(default_factory=dict, repr=False, metadata={SEALED: True})
 
     def active_hsms(self) -> int:
         return sum(1 for h in self.hsms if h.state == "ACTIVE")

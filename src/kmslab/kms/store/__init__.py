@@ -14,6 +14,8 @@ b'kept'
 - :mod:`~kmslab.kms.store.sqlite`: :class:`Store`, the database and its transactions;
 - :mod:`~kmslab.kms.store.schema`: the versioned tables and their migrations;
 - :mod:`~kmslab.kms.store.codec`: keys, aliases and grants as JSON, from their dataclasses;
+- :mod:`~kmslab.kms.store.extras`: what is kept beside them (custom key stores, CloudHSM
+  clusters, proxy routes, IAM principals) and why a key store comes back connected;
 - :mod:`~kmslab.kms.store.sealing`: key material sealed under the root key file;
 - :mod:`~kmslab.kms.store.lock`: one process owns a store at a time.
 

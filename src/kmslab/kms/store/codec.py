@@ -20,6 +20,11 @@ document) and the field. Key objects are saved as PKCS #8 DER (``private_der`` o
 family in :mod:`kmslab.crypto`) and loaded back with ``load(..., trusted=True)``, the family
 named by the nearest enclosing :class:`~kmslab.specs.KeySpecInfo` field.
 
+A field declared with ``metadata={SEALED: True}`` (:data:`kmslab.kms.keys.SEALED`) is
+sealed whole, whatever it holds (a custom key store's password, a CloudHSM cluster's table
+of key material): its JSON text is sealed, with the same associated data, and an unchanged
+value reuses its seal.
+
 Other values: bytes, datetimes, timedeltas, tuples, sets, enums, key specs and dicts whose
 keys are not plain strings are tagged objects (``{"$b": ...}``, ``{"$t": ...}``, ...).
 """
@@ -41,6 +46,7 @@ from typing import Any
 from kmslab import specs
 from kmslab.crypto import family
 from kmslab.exceptions import StoreError
+from kmslab.kms.keys import SEALED
 from kmslab.kms.store.sealing import RootKey
 
 __all__ = ["Codec", "StoredRef"]
@@ -79,6 +85,10 @@ class Codec:
         # owner object -> field -> (value it sealed, associated data, sealed form): the same
         # material is sealed once, not at every save of its key (a TagResource, say).
         self._sealed: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, bytes, Any]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        # owner object -> field sealed whole -> the value it had (see _snapshot), or None.
+        self._snapshots: weakref.WeakKeyDictionary[Any, dict[str, Any]] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -143,7 +153,8 @@ class Codec:
     def _encode_object(self, obj: Any, doc: str, path: str, spec: specs.KeySpecInfo | None) -> Any:
         cls: type = type(obj)
         class_name, fields = _saved_fields(cls)
-        values = [(name, shown, getattr(obj, name)) for name, shown in fields]
+        values = [(name, shown, getattr(obj, name)) for name, shown, _ in fields]
+        whole = {name for name, _, sealed in fields if sealed}
         for _, _, value in values:  # the key spec that says how this object's secrets are saved
             if isinstance(value, specs.KeySpecInfo):
                 spec = value
@@ -152,7 +163,9 @@ class Codec:
         owner = own_id if isinstance(own_id, str) else path or "/"
         out: dict[str, Any] = {}
         for name, shown, value in values:
-            if not shown and _is_secret(value):
+            if name in whole and value is not None:
+                out[name] = self._seal_whole(obj, name, value, doc, owner, path, spec)
+            elif not shown and _is_secret(value):
                 out[name] = self._seal(obj, name, value, doc, owner, spec)
             else:
                 out[name] = self._encode(value, doc, f"{path}/{name}", owner, spec)
@@ -180,6 +193,50 @@ class Codec:
         with contextlib.suppress(TypeError):
             self._sealed.setdefault(obj, {})[name] = (value, aad, sealed)
         return sealed
+
+    def _seal_whole(
+        self,
+        obj: Any,
+        name: str,
+        value: Any,
+        doc: str,
+        owner: str,
+        path: str,
+        spec: specs.KeySpecInfo | None,
+    ) -> Any:
+        """A :data:`SEALED` field: its JSON text sealed; the seal reused while it is equal.
+
+        A string, or a dict of strings to bytes or strings (a cluster's key material), is
+        compared as it is, without encoding it: equal to what was sealed, the seal is
+        reused at the cost of a comparison (every state-changing call compares them).
+        """
+        aad = _aad(doc, owner, name)
+        snapshot = _snapshot(value)
+        try:
+            cached = self._sealed.get(obj, {}).get(name)
+            seen = self._snapshots.get(obj, {}).get(name)
+        except TypeError:  # not weak-referenceable: seal every time
+            cached = seen = None
+        if (
+            snapshot is not None
+            and cached is not None
+            and seen is not None
+            and cached[1] == aad
+            and seen == snapshot
+        ):
+            return cached[2]
+        text = json.dumps(
+            self._encode(value, doc, f"{path}/{name}", owner, spec), separators=(",", ":")
+        )
+        if cached is None or cached[0] != text or cached[1] != aad:
+            if self.sealer is None:
+                raise StoreError(f"The store has no root key to seal {name} of {doc}.")
+            sealed = {"$sealed": _b64(self.sealer.seal(aad, text.encode())), "as": "json"}
+            cached = (text, aad, sealed)
+        with contextlib.suppress(TypeError):
+            self._sealed.setdefault(obj, {})[name] = cached
+            self._snapshots.setdefault(obj, {})[name] = snapshot
+        return cached[2]
 
     # -- reading -------------------------------------------------------------------------
 
@@ -234,11 +291,15 @@ class Codec:
         own_id = stored.get("id")
         owner = own_id if isinstance(own_id, str) else path or "/"
         kwargs: dict[str, Any] = {}
+        texts: dict[str, str] = {}  # the JSON text of each field sealed whole
         for name, raw in stored.items():
             if name not in fields:
                 log.warning("store: %s no longer has a field %s; dropped", cls.__name__, name)
                 continue
-            if isinstance(raw, dict) and "$sealed" in raw:
+            if isinstance(raw, dict) and raw.get("as") == "json" and "$sealed" in raw:
+                texts[name] = self._open_text(raw, doc, owner, name)
+                kwargs[name] = self._decode(json.loads(texts[name]), doc, f"{path}/{name}")
+            elif isinstance(raw, dict) and "$sealed" in raw:
                 kwargs[name] = self._open(raw, doc, owner, name)
             else:
                 kwargs[name] = self._decode(raw, doc, f"{path}/{name}")
@@ -253,11 +314,17 @@ class Codec:
             if isinstance(raw, dict) and "$sealed" in raw and name in kwargs:
                 with contextlib.suppress(TypeError):
                     self._sealed.setdefault(obj, {})[name] = (
-                        kwargs[name],
+                        texts.get(name, kwargs[name]),
                         _aad(doc, owner, name),
                         raw,
                     )
         return obj
+
+    def _open_text(self, sealed: dict[str, Any], doc: str, owner: str, name: str) -> str:
+        if self.sealer is None:
+            raise StoreError(f"The store has no root key to open {name} of {doc}.")
+        raw = self.sealer.open(_aad(doc, owner, name), base64.b64decode(sealed["$sealed"]))
+        return raw.decode("utf-8")
 
     def _open(self, sealed: dict[str, Any], doc: str, owner: str, name: str) -> Any:
         if self.sealer is None:
@@ -267,6 +334,18 @@ class Codec:
             return raw
         info = specs.get(sealed["spec"])
         return family(info.family).load(info, raw, trusted=True)
+
+
+def _snapshot(value: Any) -> Any:
+    """An immutable copy of a string or a dict of strings to bytes or strings, to compare
+    with later (equal: unchanged); None for anything else (encoded to compare)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and all(
+        type(k) is str and type(v) in (bytes, str) for k, v in value.items()
+    ):
+        return tuple(value.items())
+    return None
 
 
 def _is_secret(value: Any) -> bool:
@@ -285,10 +364,13 @@ def _aad(doc: str, owner: str, name: str) -> bytes:
 
 
 @functools.cache
-def _saved_fields(cls: type) -> tuple[str, tuple[tuple[str, bool], ...]]:
-    """A dataclass's name and its saved fields as (name, shown in repr), computed once."""
+def _saved_fields(cls: type) -> tuple[str, tuple[tuple[str, bool, bool], ...]]:
+    """A dataclass's name and its saved fields as (name, shown in repr, sealed whole),
+    computed once."""
     fields = tuple(
-        (f.name, f.repr) for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")
+        (f.name, f.repr, bool(f.metadata.get(SEALED)))
+        for f in dataclasses.fields(cls)
+        if f.init and not f.name.startswith("_")
     )
     return _class_name(cls), fields
 

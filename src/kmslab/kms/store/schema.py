@@ -3,7 +3,7 @@
 >>> import sqlite3
 >>> db = sqlite3.connect(":memory:", isolation_level=None)
 >>> migrate(db)
-(0, 2)
+(0, 3)
 >>> db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 True
 
@@ -21,6 +21,12 @@ material sealed), an alias, or the grants of one key.
   Regions; the clock of each account (its Regions share one) is kept in ``meta`` as
   ``clock:<account>``, and each Region's sealed secrets (the grant-token key) as
   ``secret:<name>:<account>:<region>``.
+- v3: what lives beside the keys, each row one document scoped like a key: ``key_stores``
+  (custom key stores, their password and proxy credential sealed), ``clusters`` (the local
+  model of AWS CloudHSM clusters, with the key material they hold sealed), ``xks_routes``
+  (the loopback address that serves an external key store proxy's endpoint on this
+  machine), and ``iam`` (one document per account: its IAM users and roles with their
+  inline identity policies).
 """
 
 from __future__ import annotations
@@ -73,8 +79,22 @@ ALTER TABLE aliases_v2 RENAME TO aliases;
 ALTER TABLE grants_v2 RENAME TO grants;
 """
 
+# Nothing to move: before v3 these lived only in memory.
+_V3 = """
+CREATE TABLE key_stores (
+    account TEXT NOT NULL, region TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (account, region, id));
+CREATE TABLE clusters (
+    account TEXT NOT NULL, region TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (account, region, id));
+CREATE TABLE xks_routes (
+    account TEXT NOT NULL, region TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (account, region, id));
+CREATE TABLE iam (account TEXT NOT NULL PRIMARY KEY, doc TEXT NOT NULL);
+"""
+
 #: Version -> the SQL that brings a database from the version before to it.
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

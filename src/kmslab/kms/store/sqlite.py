@@ -23,7 +23,9 @@ it, see :mod:`~kmslab.kms.store.sealing`) and ``PATH.lock`` (who owns the store,
 together): without it the key material cannot be opened.
 
 Each state-changing call is one transaction: :meth:`Store.save` writes the keys, aliases
-and grants the call changed (and the clock) and commits before the call answers.
+and grants the call changed (and the clock), the records beside them that differ from
+what was committed (custom key stores, CloudHSM clusters, proxy routes, IAM: see
+:mod:`~kmslab.kms.store.extras`), and commits before the call answers.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kmslab.exceptions import StoreError
+from kmslab.exceptions import KMSError, StoreError
 from kmslab.kms.keys import Key
 from kmslab.kms.store.codec import Codec
+from kmslab.kms.store.extras import COLLECTIONS, IamState, iam_doc, iam_state, restore_iam
 from kmslab.kms.store.lock import OwnerLock
 from kmslab.kms.store.schema import migrate
 from kmslab.kms.store.sealing import RootKey
@@ -74,6 +77,11 @@ class Store:
         self._clocks: dict[str, Any] = {}
         self._secrets: dict[tuple[str, str, str], Any] = {}
         self._accounts: set[str] = set()
+        # (table, account, Region) -> id -> the document text committed (or loaded) for
+        # each record beside the keys; a save writes only the ones whose text differs.
+        self._extras: dict[tuple[str, str, str], dict[str, str]] = {}
+        # Account id -> the IAM state committed (or loaded).
+        self._iam: dict[str, IamState] = {}
         # LocalKMS objects sharing this store may run calls in different threads.
         self._mutex = threading.Lock()
         #: (from, to) schema versions of the migration run on open, e.g. (1, 2); (n, n) if none.
@@ -174,6 +182,20 @@ class Store:
                     timedelta(seconds=state["offset"]),
                 )
             self._clocks[account.id] = account.clock.state()
+            row = (
+                self._connection()
+                .execute("SELECT doc FROM iam WHERE account = ?", (account.id,))
+                .fetchone()
+            )
+            if row is not None:
+                try:
+                    restore_iam(account.iam, row[0])
+                except (ValueError, KeyError, TypeError, KMSError):
+                    raise StoreError(
+                        f"The store's IAM record of account {account.id} is damaged; it "
+                        "cannot be loaded."
+                    ) from None
+                self._iam[account.id] = iam_state(account.iam)
             self._accounts.add(account.id)
 
     def release(self, account: Account) -> None:
@@ -183,19 +205,31 @@ class Store:
     def regions(self, account_id: str) -> list[str]:
         """The Regions of an account that hold something in the store."""
         with self._mutex:
+            tables = ["keys", "aliases", *(c.table for c in COLLECTIONS)]
+            # Table names come from this module and COLLECTIONS, never from input.
+            query = " UNION ".join(f"SELECT region FROM {t} WHERE account = ?" for t in tables)
             rows = self._connection().execute(
-                "SELECT region FROM keys WHERE account = ? UNION "
-                "SELECT region FROM aliases WHERE account = ? ORDER BY region",
-                (account_id, account_id),
+                query + " ORDER BY region", (account_id,) * len(tables)
             )
             return [region for (region,) in rows]
 
     def attach(self, kms: LocalKMS) -> None:
-        """Load one Region's keys, aliases, grants and secrets from the store into ``kms``."""
+        """Load one Region's keys, aliases, grants, secrets, custom key stores, CloudHSM
+        clusters and proxy routes from the store into ``kms``."""
         scope = (kms.account, kms.region)
         with self._mutex:
             db = self._connection()
             loads = self._codec.loads
+            for collection in COLLECTIONS:
+                saved: dict[str, str] = {}
+                for item_id, doc in db.execute(
+                    f"SELECT id, doc FROM {collection.table} "  # a table of COLLECTIONS
+                    "WHERE account = ? AND region = ? ORDER BY rowid",
+                    scope,
+                ):
+                    collection.held(kms)[item_id] = loads(doc, item_id)
+                    saved[item_id] = doc
+                self._extras[(collection.table, *scope)] = saved
             keys = [
                 loads(doc, key_id)
                 for key_id, doc in db.execute(
@@ -233,18 +267,32 @@ class Store:
     # -- saving --------------------------------------------------------------------------
 
     def save(
-        self, account: Account, batches: dict[str, tuple[set[str], set[str], set[str]]]
+        self,
+        account: Account,
+        batches: dict[str, tuple[set[str], set[str], set[str]]],
+        *,
+        extras: bool = False,
     ) -> None:
         """Write what changed in ``account``'s Regions in one transaction.
 
         ``batches``: Region -> (key ids, alias names, key ids whose grants changed). A key,
         alias or key's grants that the Region no longer holds is deleted. The clock and the
-        Regions' secrets are written too if they changed. Returns once it has committed.
+        Regions' secrets are written too if they changed. ``extras``: also compare the
+        records beside the keys (:mod:`~kmslab.kms.store.extras`) with what was committed,
+        and write those that differ. Returns once it has committed.
         """
         dumps = self._codec.dumps
         clock = account.clock.state()
         with self._mutex:  # the codec's seal cache is shared by every user of this store
+            # An account whose claim failed (a damaged record) never overwrites what it
+            # could not load.
+            extras = extras and account.id in self._accounts
             # Encode first (sealing may fail on something unsaveable): nothing is half-written.
+            beside = self._diff_extras(account) if extras else []
+            iam = iam_state(account.iam) if extras else None
+            if iam == self._iam.get(account.id):
+                iam = None
+            iam_text = iam_doc(iam) if iam is not None else None
             writes = []
             for region, (keys, aliases, grants) in batches.items():
                 kms = account.regions[region]
@@ -264,7 +312,8 @@ class Store:
                     )
                 )
             clock_moved = self._clocks.get(account.id) != clock
-            if not clock_moved and not any(any(w[1:]) for w in writes):
+            besides = clock_moved or bool(beside) or iam is not None
+            if not besides and not any(any(w[1:]) for w in writes):
                 return
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
@@ -279,6 +328,14 @@ class Store:
                             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                             (_secret_name(scope, name), sealed.hex()),
                         )
+                for (table, account_id, region), rows in beside:
+                    _write(db, table, "id", (account_id, region), rows)
+                if iam_text is not None:
+                    db.execute(
+                        "INSERT INTO iam (account, doc) VALUES (?, ?) "
+                        "ON CONFLICT (account) DO UPDATE SET doc = excluded.doc",
+                        (account.id, iam_text),
+                    )
                 if clock_moved:
                     frozen, offset = clock
                     state = {
@@ -297,6 +354,38 @@ class Store:
             for scope, _, _, _, secrets in writes:
                 for name, value in secrets:
                     self._secrets[(*scope, name)] = value
+            for where, rows in beside:
+                saved = self._extras.setdefault(where, {})
+                for item_id, doc in rows:
+                    if doc is None:
+                        saved.pop(item_id, None)
+                    else:
+                        saved[item_id] = doc
+            if iam is not None:
+                self._iam[account.id] = iam
+
+    def _diff_extras(
+        self, account: Account
+    ) -> list[tuple[tuple[str, str, str], list[tuple[str, str | None]]]]:
+        """The records beside the keys whose text differs from what the store committed:
+        ((table, account, Region), [(id, new text, or None to delete)]). O(records)."""
+        out = []
+        for region, kms in account.regions.items():
+            for collection in COLLECTIONS:
+                where = (collection.table, account.id, region)
+                held = collection.held(kms)
+                saved = self._extras.get(where, {})
+                if not held and not saved:
+                    continue
+                rows: list[tuple[str, str | None]] = [
+                    (item_id, doc)
+                    for item_id, item in held.items()
+                    if (doc := self._codec.dumps(item_id, item)) != saved.get(item_id)
+                ]
+                rows += [(item_id, None) for item_id in saved if item_id not in held]
+                if rows:
+                    out.append((where, rows))
+        return out
 
 
 def _doc(dumps: Any, doc_id: str, value: Any) -> str | None:
@@ -308,7 +397,7 @@ def _doc(dumps: Any, doc_id: str, value: Any) -> str | None:
 def _write(
     db: sqlite3.Connection, table: str, column: str, scope: tuple[str, str], rows: list[Any]
 ) -> None:
-    # Table and column names come from the three calls in Store.save, never from input.
+    # Table and column names come from Store.save and COLLECTIONS, never from input.
     upsert = (
         f"INSERT INTO {table} (account, region, {column}, doc) VALUES (?, ?, ?, ?) "
         f"ON CONFLICT (account, region, {column}) DO UPDATE SET doc = excluded.doc"
