@@ -103,6 +103,19 @@ def test_cloudhsm_create_errors(kms, cluster, aws_error) -> None:
         hsm_store(kms, kms.cloudhsm.create(), name="n", KeyStorePassword="short")
 
 
+def test_an_identical_create_of_a_disconnected_cloudhsm_store_is_a_retry(kms, cluster, aws_error):
+    # KMS Developer Guide, "Create an AWS CloudHSM key store": the same values as a
+    # disconnected store's return its ID, and nothing is created.
+    store = hsm_store(kms, cluster)
+    assert hsm_store(kms, cluster) == store
+    assert len(kms.call("DescribeCustomKeyStores")["CustomKeyStores"]) == 1
+    with aws_error("CustomKeyStoreNameInUseException"):  # one value differs: not a retry
+        hsm_store(kms, cluster, KeyStorePassword="otherPswd")
+    kms.call("ConnectCustomKeyStore", CustomKeyStoreId=store)
+    with aws_error("CustomKeyStoreNameInUseException"):  # connected: not a retry either
+        hsm_store(kms, cluster)
+
+
 @pytest.mark.parametrize(("failure", "code"), CONNECT_FAILURES)
 def test_cloudhsm_connection_error_codes(kms, cluster, aws_error, failure, code) -> None:
     store = hsm_store(kms, cluster)

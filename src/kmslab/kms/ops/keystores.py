@@ -91,6 +91,31 @@ def _store(kms: LocalKMS, store_id: str) -> CustomKeyStore:
     return store
 
 
+def _retried_cloudhsm(kms: LocalKMS, p: Params) -> CustomKeyStore | None:
+    """The disconnected AWS CloudHSM key store a CreateCustomKeyStore request repeats, if any.
+
+    AWS treats a request whose values are all those of a disconnected AWS CloudHSM key store
+    as a retry: it creates nothing and returns that store's ID (KMS Developer Guide, "Create
+    an AWS CloudHSM key store"). Any other request for a name in use is refused.
+    """
+    if (p.get("CustomKeyStoreType") or "AWS_CLOUDHSM") != "AWS_CLOUDHSM":
+        return None
+    wanted = (
+        p["CustomKeyStoreName"],
+        p.get("CloudHsmClusterId"),
+        p.get("TrustAnchorCertificate"),
+        p.get("KeyStorePassword"),
+    )
+    for store in kms.key_stores.values():
+        if (
+            store.is_cloudhsm
+            and store.state == "DISCONNECTED"
+            and (store.name, store.cluster_id, store.trust_anchor, store.password) == wanted
+        ):
+            return store
+    return None
+
+
 def _name_free(kms: LocalKMS, name: str, keep: CustomKeyStore | None = None) -> None:
     if any(s.name == name and s is not keep for s in kms.key_stores.values()):
         # AWS text unknown: inferred.
@@ -247,6 +272,9 @@ def _proxy_check(kms: LocalKMS, store: CustomKeyStore, kms_operation: str) -> No
 @operation("CreateCustomKeyStore")
 def create_custom_key_store(kms: LocalKMS, p: Params) -> Params:
     name = p["CustomKeyStoreName"]
+    retried = _retried_cloudhsm(kms, p)
+    if retried is not None:
+        return {"CustomKeyStoreId": retried.id}
     _name_free(kms, name)
     if (p.get("CustomKeyStoreType") or "AWS_CLOUDHSM") == "AWS_CLOUDHSM":
         store = _new_cloudhsm(kms, p, name)
