@@ -228,3 +228,33 @@ def test_a_restart_on_the_same_store_decrypts_earlier_ciphertext(
         assert back["KeyId"].endswith(key_id)
         meta = aws("describe-key", "--key-id", "alias/kept")["KeyMetadata"]
         assert meta["Description"] == "kept"
+
+
+def test_the_access_key_chooses_the_iam_identity_of_a_stored_account(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """An IAM user made in Python is kept in the store; its access key acts as it in the CLI."""
+    from kmslab import LocalKMS
+
+    store = tmp_path / "keys.sqlite3"
+    with LocalKMS(store=store) as kms:
+        auditor = kms.iam.create_user(
+            "auditor",
+            policy={
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}],
+            },
+        )
+        key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+    executable, home = _aws_executable(), tmp_path_factory.mktemp("aws-home-iam")
+    with _served(store) as (proc, url):
+        assert proc.stdout is not None
+        printed = [proc.stdout.readline() for _ in range(5)]
+        assert any(auditor.access_key_id in line and auditor.arn in line for line in printed)
+        aws = AWS(executable, url, home)
+        aws.env["AWS_ACCESS_KEY_ID"] = auditor.access_key_id
+        assert aws("describe-key", "--key-id", key_id)["KeyMetadata"]["KeyId"] == key_id
+        refused = aws.run("encrypt", "--key-id", key_id, "--plaintext", "aGk=")
+        assert refused.returncode != 0
+        assert "AccessDeniedException" in refused.stderr
+        assert f"User: {auditor.arn} is not authorized to perform: kms:Encrypt" in refused.stderr

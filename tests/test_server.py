@@ -166,6 +166,39 @@ def test_a_response_leaves_in_one_send_headers_and_body_together(server: KMSServ
             assert json.loads(body) == {"Keys": [], "Truncated": False}
 
 
+def test_the_access_key_id_chooses_the_principal(server: KMSServer) -> None:
+    """A principal's access key acts as it; any other key as the default administrator."""
+    kms = server.kms
+    reader = kms.iam.create_user(
+        "reader",
+        policy={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}],
+        },
+    )
+    admin = _client(server.url)  # dummy credentials: the administrator role
+    key_id = admin.create_key()["KeyMetadata"]["KeyId"]
+    as_reader = boto3.client(
+        "kms",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id=reader.access_key_id,
+        aws_secret_access_key="not checked",
+    )
+    assert as_reader.describe_key(KeyId=key_id)["KeyMetadata"]["KeyId"] == key_id
+    with pytest.raises(ClientError) as info:
+        as_reader.encrypt(KeyId=key_id, Plaintext=b"x")
+    error = info.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    denied = f"User: {reader.arn} is not authorized to perform: kms:Encrypt"
+    assert error["Message"].startswith(denied)
+    assert admin.encrypt(KeyId=key_id, Plaintext=b"x")["KeyId"].endswith(key_id)
+    assert [e["userIdentity"]["arn"] for e in kms.events(key=key_id)][-2:] == [
+        reader.arn,
+        kms.iam.default.caller_arn,
+    ]
+
+
 # -- framing and size ------------------------------------------------------------------------
 
 

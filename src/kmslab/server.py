@@ -11,7 +11,10 @@ or ``AWS_ENDPOINT_URL_KMS=http://127.0.0.1:40123`` for every SDK. The server spe
 1.1 (``POST /`` with ``X-Amz-Target: TrentService.<Operation>``) through the same
 :meth:`LocalKMS.handle` as the in-process client. It does not check SigV4 signatures: it has
 no authentication, so it binds to 127.0.0.1 by default and answers only requests whose
-``Host`` header names it (a web page cannot reach it by DNS rebinding).
+``Host`` header names it (a web page cannot reach it by DNS rebinding). The access key ID a
+request is signed with chooses who it comes from: a principal's ``access_key_id`` (see
+:mod:`kmslab.kms.iam`) acts as that principal, any other key as the administrator role, as
+an in-process client does by default.
 
 The HTTP layer is waitress (https://docs.pylonsproject.org/projects/waitress/), chosen over
 cheroot, uvicorn, hypercorn and granian because it is the one whose defaults already do
@@ -43,12 +46,14 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from kmslab._http import DEFAULT_LIMITS, ServerLimits, WaitressServer, bind
 from kmslab.kms.failures import new_request_id
+from kmslab.kms.iam import Principal
 from kmslab.kms.service import LocalKMS
 
 __all__ = ["DEFAULT_LIMITS", "KMSServer", "ServerLimits", "is_exposed", "serve"]
@@ -58,6 +63,8 @@ log = logging.getLogger(__name__)
 _PREFIX = "TrentService."
 _JSON = "application/x-amz-json-1.1"
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+#: The access key ID in a SigV4 Authorization header (``Credential=<id>/<date>/...``).
+_CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]{1,128})/")
 
 
 def _aws_error(code: str, message: str | None = None) -> bytes:
@@ -104,7 +111,14 @@ class _App:
             # 400 as seen for another JSON 1.1 service, aws/aws-sdk-net#1536).
             return 400, _aws_error("UnknownOperationException")
         body = environ["wsgi.input"].read()
-        return self.kms.handle(target[len(_PREFIX) :], body, request_id=request_id)
+        principal = self._caller(environ.get("HTTP_AUTHORIZATION", ""))
+        with self.kms.acting_as(principal):
+            return self.kms.handle(target[len(_PREFIX) :], body, request_id=request_id)
+
+    def _caller(self, authorization: str) -> Principal | None:
+        """The principal whose access key signed the request; None (the default) if none."""
+        found = _CREDENTIAL.search(authorization)
+        return self.kms.iam.find_access_key(found.group(1)) if found else None
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

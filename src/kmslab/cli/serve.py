@@ -69,6 +69,15 @@ def _start(args: argparse.Namespace) -> KMSServer:
         raise
 
 
+def _print_identities(kms: LocalKMS) -> None:
+    """Which access key ID acts as which IAM identity (any other: the administrator role)."""
+    iam = kms.iam
+    others = [p for p in iam.principals if p is not iam.default]
+    print(f"  the access key chooses who calls (any other: {iam.default.caller_arn}):")
+    for principal in others:
+        print(f"    AWS_ACCESS_KEY_ID={principal.access_key_id}  {principal.caller_arn}")
+
+
 def run(args: argparse.Namespace) -> int:
     """``kmslab serve``: serve until Ctrl-C."""
     try:
@@ -90,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"kmslab: store schema migrated from version {before} to {after}")
     print(f"kmslab: local KMS on {server.url} (Ctrl-C to stop)")
     print(f"  aws kms list-keys --endpoint-url {server.url} --region {args.region}")
-    print(f"  export AWS_ENDPOINT_URL_KMS={server.url}", flush=True)
+    print(f"  export AWS_ENDPOINT_URL_KMS={server.url}")
+    _print_identities(server.kms)
+    sys.stdout.flush()
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -20,10 +20,23 @@ ARN (``arn:aws:iam::<account>:role/<role>``). Source: IAM User Guide, "IAM ident
 The default principal is the role ``Admin`` with an administrator identity policy
 (``"Action": "*"``): the default key policy delegates to IAM policies, so it may do
 everything, as an administrator of a real account may.
+
+Each principal has an access key ID, which is how a request over HTTP (``kmslab serve``,
+the AWS CLI, any SDK) says who it comes from: ``AKIA...`` for the root and users,
+``ASIA...`` for a role session, as AWS's long-term and temporary keys begin (IAM User
+Guide, "Unique identifier prefixes"). The secret key is not checked: the local KMS has no
+authentication.
+
+>>> kms.iam.find_access_key(analyst.access_key_id) is analyst
+True
+>>> analyst.access_key_id[:4], kms.iam.root.access_key_id[:4]
+('ASIA', 'AKIA')
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import threading
@@ -83,6 +96,19 @@ class Principal:
     @property
     def is_root(self) -> bool:
         return self.kind == "Root"
+
+    @property
+    def access_key_id(self) -> str:
+        """The access key ID whose requests come from this principal: 20 characters,
+        ``ASIA`` for a role session, ``AKIA`` otherwise, the same on every run."""
+        cached: str | None = self.__dict__.get("_access_key_id")
+        if cached is None:
+            digest = hashlib.sha256(f"kmslab:{self.caller_arn}".encode()).digest()
+            prefix = "ASIA" if self.kind == "AssumedRole" else "AKIA"
+            cached = self.__dict__["_access_key_id"] = (
+                prefix + base64.b32encode(digest).decode()[:16]
+            )
+        return cached
 
     def identity(self) -> dict[str, Any]:
         """CloudTrail's userIdentity element for this caller (built once; do not change it)."""
@@ -194,3 +220,10 @@ class IAM:
 
     def exists(self, arn: str) -> bool:
         return self.find(arn) is not None
+
+    def find_access_key(self, access_key_id: str) -> Principal | None:
+        """The principal whose :attr:`Principal.access_key_id` this is; None if none is."""
+        for principal in self._by_arn.values():
+            if principal.access_key_id == access_key_id:
+                return principal
+        return None
