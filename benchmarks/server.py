@@ -31,6 +31,7 @@ Run: .venv/bin/python benchmarks/server.py [--calls 300] [--rounds 5] [--seconds
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import importlib.util
 import json
@@ -44,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -165,6 +167,13 @@ def serve_canned_waitress(path: str, port: int) -> None:
     bodies = {op: body.encode() for op, body in json.loads(Path(path).read_text()).items()}
 
     class Recorded:
+        """What the HTTP layer asks of a LocalKMS: who calls (nobody known), and answers."""
+
+        iam = types.SimpleNamespace(find_access_key=lambda access_key_id: None)
+
+        def acting_as(self, principal: Any) -> Any:
+            return contextlib.nullcontext()
+
         def handle(self, operation: str, body: bytes, *, request_id: str | None = None) -> Any:
             return 200, bodies[operation]
 

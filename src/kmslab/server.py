@@ -80,6 +80,9 @@ _FRAMING_ERRORS: dict[int, str] = {
     400: "SerializationException",
     413: "RequestEntityTooLargeException",
     431: "RequestHeaderFieldsTooLargeException",
+    # waitress's answer when the application raised: a bug of kmslab's, as KMS's own
+    # internal error (500 KMSInternalException, the API reference's common errors).
+    500: "KMSInternalException",
     501: "NotImplementedException",
 }
 

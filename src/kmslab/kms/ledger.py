@@ -41,7 +41,9 @@ class Row:
     """One error the local KMS can return.
 
     ``id`` is a short stable name (explanations are keyed by it); ``part`` marks a piece of a
-    ValidationException message (one violation), not a whole message.
+    ValidationException message (one violation), not a whole message; ``http`` marks an
+    answer of ``kmslab serve``'s HTTP layer (:mod:`kmslab.server`) to a request HTTP cannot
+    carry, which never reaches the KMS (tests/test_server.py produces each of those).
     """
 
     id: str
@@ -50,6 +52,7 @@ class Row:
     provenance: str
     source: str
     part: bool = False
+    http: bool = False
 
     @property
     def key(self) -> str | None:
@@ -838,6 +841,59 @@ LEDGER: tuple[Row, ...] = (
         "observed",
         'a recorded AWS KMS body {"__type":"UnknownOperationException"} in a code comment '
         "of carbon/Amazon (src/Amazon.Kms)",
+    ),
+    # -- kmslab serve's HTTP layer (kmslab.server): requests HTTP itself cannot carry --------
+    Row(
+        "http-bad-framing",
+        "SerializationException",
+        "<the fault the HTTP parser found, e.g. Content-Length is invalid>",
+        "inferred",
+        "AWS's answer to a request whose HTTP framing is broken is unknown; kmslab gives the "
+        "code AWS uses for a body it cannot read, with the HTTP parser's (waitress's) words",
+        http=True,
+    ),
+    Row(
+        "http-body-too-large",
+        "RequestEntityTooLargeException",
+        "Request body is larger than <bytes> bytes.",
+        "inferred",
+        "AWS's answer to an oversized body is unknown; HTTP 413 with kmslab's documented limit "
+        "(1 MiB, above the largest valid KMS request)",
+        http=True,
+    ),
+    Row(
+        "http-headers-too-large",
+        "RequestHeaderFieldsTooLargeException",
+        "<the HTTP parser's words>",
+        "inferred",
+        "AWS's answer is unknown; HTTP 431 with the HTTP parser's (waitress's) words",
+        http=True,
+    ),
+    Row(
+        "http-not-implemented",
+        "NotImplementedException",
+        "<the HTTP parser's words, e.g. Transfer-Encoding requested not supported.>",
+        "inferred",
+        "AWS's answer to a transfer coding other than chunked is unknown; HTTP 501",
+        http=True,
+    ),
+    Row(
+        "http-internal",
+        "KMSInternalException",
+        "The server encountered an unexpected internal server error",
+        "inferred",
+        "a bug in kmslab that escaped the KMS layer (which answers its own as kmslab-internal); "
+        "HTTP 500 with the HTTP server's (waitress's) words; AWS's text is not recorded",
+        http=True,
+    ),
+    Row(
+        "http-host-refused",
+        "AccessDeniedException",
+        "Host '<Host header>' is not served here.",
+        "inferred",
+        "no AWS counterpart: kmslab serve's guard against DNS rebinding (only the names it "
+        "serves are answered)",
+        http=True,
     ),
     Row(
         "serialization-json",
