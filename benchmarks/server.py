@@ -169,6 +169,7 @@ def serve_canned_waitress(path: str, port: int) -> None:
     class Recorded:
         """What the HTTP layer asks of a LocalKMS: who calls (nobody known), and answers."""
 
+        region = "us-east-1"  # the Region the benchmark's clients sign for
         iam = types.SimpleNamespace(find_access_key=lambda access_key_id: None)
 
         def acting_as(self, principal: Any) -> Any:

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 from kmslab import LocalKMS
 from kmslab.cli import build_parser, main
 from kmslab.cli import serve as serve_command
+from kmslab.exceptions import ServerStartError
 from kmslab.server import DEFAULT_LIMITS, KMSServer, ServerLimits, serve
 
 TIMEOUT = 10.0  # seconds any single socket operation may take before the test fails
@@ -197,6 +198,35 @@ def test_the_access_key_id_chooses_the_principal(server: KMSServer) -> None:
         reader.arn,
         kms.iam.default.caller_arn,
     ]
+
+
+def test_the_region_a_request_is_signed_for_chooses_the_region(server: KMSServer) -> None:
+    """One endpoint, every Region of the account: as region_name does in-process."""
+    here, there = (
+        _client(server.url),
+        boto3.client(
+            "kms",
+            endpoint_url=server.url,
+            region_name="eu-west-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ),
+    )
+    arn = there.create_key()["KeyMetadata"]["Arn"]
+    assert arn.startswith("arn:aws:kms:eu-west-1:111122223333:key/")
+    assert [k["KeyArn"] for k in there.list_keys()["Keys"]] == [arn]
+    assert here.list_keys()["Keys"] == []
+    assert server.kms.aws_account.region("eu-west-1").keys  # the same account's Region
+    china = boto3.client(
+        "kms",
+        endpoint_url=server.url,
+        region_name="cn-north-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    assert china.create_key(KeySpec="SM2", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["Arn"].startswith(
+        "arn:aws-cn:kms:cn-north-1:"
+    )
 
 
 def _raising_handle(*args: Any, **kwargs: Any) -> Any:
@@ -422,10 +452,11 @@ def test_other_host_headers_are_refused_against_dns_rebinding(server: KMSServer,
     assert server.kms.keys == {}
 
 
-def test_serves_ipv6_loopback_too() -> None:
+@pytest.mark.parametrize("host", ["::1", "[::1]"])  # bare, or as URLs write it
+def test_serves_ipv6_loopback_too(host: str) -> None:
     try:
-        server = KMSServer(LocalKMS(), "::1").start()
-    except OSError:
+        server = KMSServer(LocalKMS(), host).start()
+    except (OSError, ServerStartError):
         pytest.skip("no IPv6 loopback here")
     try:
         assert server.url == f"http://[::1]:{server.port}" and not server.exposed
@@ -463,6 +494,8 @@ def taken_port() -> Iterator[int]:
         (["--port", "-1"], "invalid port -1"),
         (["--port", "http"], "invalid port 'http'"),
         (["--host", "192.0.2.1", "--port", "0"], "cannot listen on 192.0.2.1"),  # not ours
+        (["--region", "us-est1", "--port", "0"], "'us-est1' is not an AWS Region name"),
+        (["--region", "", "--port", "0"], "'' is not an AWS Region name"),
     ],
 )
 def test_startup_errors_print_one_line_and_exit_2(

@@ -499,3 +499,26 @@ def test_rows_are_frozen(obj: Any, field: str) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(obj, field, 1)
     assert getattr(obj, field) == before
+
+
+# -- partitions and Region names -------------------------------------------------------------
+
+
+def _botocore_partitions() -> dict[str, dict[str, Any]]:
+    loader = botocore.session.get_session().get_component("data_loader")
+    return {p["partition"]: p for p in loader.load_data("endpoints")["partitions"]}
+
+
+def test_partition_region_patterns_are_botocores() -> None:
+    partitions = _botocore_partitions()
+    for row in specs.PARTITIONS:
+        assert row.region_pattern == partitions[row.name]["regionRegex"], row.name
+        for region in partitions[row.name]["regions"]:
+            assert specs.partition(region).name == row.name, region
+
+
+@pytest.mark.parametrize("name", ["", "x y", "us-est1", "US-EAST-1", "us-east-1 ", "eu_west_1"])
+def test_what_is_no_region_name_is_refused(name: str) -> None:
+    assert not specs.is_region(name)
+    with pytest.raises(ValueError, match="is not an AWS Region name"):
+        specs.partition(name)

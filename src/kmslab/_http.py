@@ -82,6 +82,8 @@ def bind(host: str, port: int) -> socket.socket:
     """A bound TCP socket, or ServerStartError with one line saying why."""
     if not 0 <= port <= 65535:  # the socket module would silently take it modulo 65536
         raise ServerStartError(f"invalid port {port}: choose one from 0 to 65535")
+    if host.startswith("[") and host.endswith("]"):  # "[::1]", as URLs write IPv6 addresses
+        host = host[1:-1]
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE

@@ -14,7 +14,8 @@ no authentication, so it binds to 127.0.0.1 by default and answers only requests
 ``Host`` header names it (a web page cannot reach it by DNS rebinding). The access key ID a
 request is signed with chooses who it comes from: a principal's ``access_key_id`` (see
 :mod:`kmslab.kms.iam`) acts as that principal, any other key as the administrator role, as
-an in-process client does by default.
+an in-process client does by default; the Region it is signed for chooses the Region of the
+account it reaches, as a client's ``region_name`` does in-process.
 
 The HTTP layer is waitress (https://docs.pylonsproject.org/projects/waitress/), chosen over
 cheroot, uvicorn, hypercorn and granian because it is the one whose defaults already do
@@ -51,6 +52,7 @@ from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
+from kmslab import specs
 from kmslab._http import DEFAULT_LIMITS, ServerLimits, WaitressServer, bind
 from kmslab.kms.failures import new_request_id
 from kmslab.kms.iam import Principal
@@ -63,8 +65,10 @@ log = logging.getLogger(__name__)
 _PREFIX = "TrentService."
 _JSON = "application/x-amz-json-1.1"
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
-#: The access key ID in a SigV4 Authorization header (``Credential=<id>/<date>/...``).
-_CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]{1,128})/")
+#: The access key ID and Region of a SigV4 Authorization header's credential scope
+#: (``Credential=<id>/<date>/<region>/kms/aws4_request``; AWS General Reference, "Signature
+#: Version 4 signing process").
+_CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]{1,128})/[0-9]{8}/([a-z0-9-]{1,64})/")
 
 
 def _aws_error(code: str, message: str | None = None) -> bytes:
@@ -114,14 +118,26 @@ class _App:
             # 400 as seen for another JSON 1.1 service, aws/aws-sdk-net#1536).
             return 400, _aws_error("UnknownOperationException")
         body = environ["wsgi.input"].read()
-        principal = self._caller(environ.get("HTTP_AUTHORIZATION", ""))
-        with self.kms.acting_as(principal):
-            return self.kms.handle(target[len(_PREFIX) :], body, request_id=request_id)
+        kms, principal = self._scope(environ.get("HTTP_AUTHORIZATION", ""))
+        with kms.acting_as(principal):
+            return kms.handle(target[len(_PREFIX) :], body, request_id=request_id)
 
-    def _caller(self, authorization: str) -> Principal | None:
-        """The principal whose access key signed the request; None (the default) if none."""
+    def _scope(self, authorization: str) -> tuple[LocalKMS, Principal | None]:
+        """The Region's local KMS and the principal a request's signature names.
+
+        AWS has an endpoint per Region; here one endpoint serves every Region of the account,
+        chosen by the Region the request was signed for, as a client's ``region_name``
+        chooses it in-process. The access key ID names the caller (None: the default).
+        Unsigned requests, or a Region name no partition has, go to this server's Region.
+        """
         found = _CREDENTIAL.search(authorization)
-        return self.kms.iam.find_access_key(found.group(1)) if found else None
+        if found is None:
+            return self.kms, None
+        access_key_id, region = found.groups()
+        kms = self.kms
+        if region != kms.region and specs.is_region(region):
+            kms = kms.aws_account.region(region)
+        return kms, kms.iam.find_access_key(access_key_id)
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]

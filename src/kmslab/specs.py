@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -606,43 +607,69 @@ class Partition:
     partition. Sources: the AWS KMS key spec reference on docs.aws.amazon.com and on
     docs.amazonaws.cn (``asymmetric-key-specs``: SM2 "China Regions only"; the China page
     lists no ML-KEM spec), and "Supported cryptographic algorithms" (SM4-128 in China).
+    ``region_pattern``: the names of its Regions, as botocore's ``endpoints.json`` gives them
+    (each partition's ``regionRegex``; a test compares them).
     """
 
     name: str
-    #: the Regions of the partition; the partition with none is the default one.
+    #: the Regions of the partition, as examples (lessons list them).
     regions: tuple[str, ...]
     china: bool
     offers: frozenset[str]
+    region_pattern: str
 
 
-#: Partition rows, checked in order; the last (``aws``) takes every other Region.
+#: Partition rows (the partitions kmslab models), checked in order.
 PARTITIONS: tuple[Partition, ...] = (
     Partition(
         "aws-cn",
         ("cn-north-1", "cn-northwest-1"),
         china=True,
         offers=frozenset({"all", "china-only"}),
+        region_pattern=r"^cn\-\w+\-\d+$",
     ),
     Partition(
         "aws-us-gov",
         ("us-gov-west-1", "us-gov-east-1"),
         china=False,
         offers=frozenset({"all", "not-china"}),
+        region_pattern=r"^us\-gov\-\w+\-\d+$",
     ),
-    Partition("aws", (), china=False, offers=frozenset({"all", "not-china"})),
+    Partition(
+        "aws",
+        (),
+        china=False,
+        offers=frozenset({"all", "not-china"}),
+        region_pattern=r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$",
+    ),
 )
 
 
 def partition(region: str) -> Partition:
-    """The partition a Region belongs to.
+    """The partition a Region belongs to; ValueError for a name no partition has.
 
-    >>> partition("cn-north-1").name, partition("eu-west-1").name
-    ('aws-cn', 'aws')
+    >>> partition("cn-north-1").name, partition("eu-west-1").name, partition("us-gov-east-1").name
+    ('aws-cn', 'aws', 'aws-us-gov')
+    >>> partition("us-est1")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'us-est1' is not an AWS Region name (like us-east-1, eu-west-1 or cn-north-1)
     """
     for row in PARTITIONS:
-        if region in row.regions or not row.regions:
+        if re.fullmatch(row.region_pattern, region):
             return row
-    raise AssertionError("the last partition row takes every Region")  # pragma: no cover
+    raise ValueError(
+        f"{region!r} is not an AWS Region name (like us-east-1, eu-west-1 or cn-north-1)"
+    )
+
+
+def is_region(name: str) -> bool:
+    """Whether ``name`` is a Region name of a partition kmslab models.
+
+    >>> is_region("ap-southeast-7"), is_region("x y"), is_region("")
+    (True, False, False)
+    """
+    return any(re.fullmatch(row.region_pattern, name) for row in PARTITIONS)
 
 
 def offered(spec: str | KeySpecInfo, region: str) -> bool:

@@ -26,7 +26,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", default=None, help=f"port (default {DEFAULT_PORT}; 0 = any free port)"
     )
-    parser.add_argument("--region", default="us-east-1", help="Region in the ARNs")
+    parser.add_argument(
+        "--region",
+        default="us-east-1",
+        help="the Region to start with (default us-east-1); a request signed for another "
+        "Region reaches that Region of the same account",
+    )
     parser.add_argument(
         "--allow-host",
         action="append",
@@ -56,7 +61,7 @@ def _start(args: argparse.Namespace) -> KMSServer:
     port = _port(args.port)
     try:
         kms = LocalKMS(region=args.region, store=args.store)
-    except StoreError as exc:  # in use by another process, root key missing, ...
+    except (StoreError, ValueError) as exc:  # store in use, root key missing; no Region name
         raise ServerStartError(str(exc)) from None
     try:
         return KMSServer(kms, args.host, port, allowed_hosts=args.allow_host)

@@ -110,6 +110,7 @@ class LocalKMS:
         aws_account: Account | None = None,
         store: str | os.PathLike[str] | Store | None = None,
     ) -> None:
+        region_partition = specs.partition(region)  # first: ValueError for no Region name
         if aws_account is None:
             aws_account = Account(account or DEFAULT_ACCOUNT, clock=clock, store=store)
         elif account not in (None, aws_account.id) or clock not in (None, aws_account.clock):
@@ -120,7 +121,7 @@ class LocalKMS:
             raise ValueError(f"{aws_account!r} already has Region {region!r}")
         self.region = region
         #: The partition row of the Region: ARNs, and which key specs exist here.
-        self.partition = specs.partition(region)
+        self.partition = region_partition
         #: Custom key stores by CustomKeyStoreId (kmslab.kms.ops.keystores).
         self.key_stores: dict[str, CustomKeyStore] = {}
         #: The account's AWS CloudHSM clusters here (managed with CloudHSM's tools, not KMS's).

@@ -29,6 +29,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from kmslab import specs
 from kmslab.exceptions import (
     AlreadyExistsException,
     NotFoundException,
@@ -52,19 +53,7 @@ if TYPE_CHECKING:
     from kmslab.kms.registry import Params
     from kmslab.kms.service import LocalKMS
 
-__all__ = ["PARTITIONS", "partition", "primary_key"]
-
-#: Region name prefix -> AWS partition (ARNs and Region pairs: "Amazon Resource Names" in
-#: the AWS General Reference). A Region matching none is in the "aws" partition.
-PARTITIONS: dict[str, str] = {"cn-": "aws-cn", "us-gov-": "aws-us-gov"}
-
-
-def partition(region: str) -> str:
-    """The partition of a Region: ``partition("cn-north-1") == "aws-cn"``."""
-    for prefix, name in PARTITIONS.items():
-        if region.startswith(prefix):
-            return name
-    return "aws"
+__all__ = ["primary_key"]
 
 
 def primary_key(key: Key) -> Key:
@@ -90,7 +79,7 @@ def replicate_key(kms: LocalKMS, p: Params) -> Params:
         raise ValidationException(
             f"The replica region {region} must be different from the primary region."
         )
-    if partition(region) != partition(kms.region):
+    if not specs.is_region(region) or specs.partition(region) != kms.partition:
         # AWS text unknown: inferred. ReplicaRegion must be "in the same AWS partition".
         raise ValidationException(
             f"The replica region {region} is not in the partition of the primary key."
