@@ -110,15 +110,32 @@ class Principal:
             )
         return cached
 
+    @property
+    def unique_id(self) -> str:
+        """IAM's unique ID of the user or role (``AIDA...``, ``AROA...``; IAM User Guide,
+        "Unique identifiers"), or the account ID for the root."""
+        if self.is_root:
+            return self.account
+        digest = hashlib.sha256(f"kmslab:{self.arn}".encode()).digest()
+        prefix = "AIDA" if self.kind == "IAMUser" else "AROA"
+        return prefix + base64.b32encode(digest).decode()[:17]
+
     def identity(self) -> dict[str, Any]:
-        """CloudTrail's userIdentity element for this caller (built once; do not change it)."""
+        """CloudTrail's userIdentity element for this caller (built once; do not change it).
+
+        Fields as in the CloudTrail User Guide, "CloudTrail userIdentity element": a role
+        session's ``principalId`` is the role's unique ID and the session name.
+        """
         cached: dict[str, Any] | None = self.__dict__.get("_identity")
         if cached is not None:
             return cached
+        session = f":{self.session}" if self.kind == "AssumedRole" else ""
         out: dict[str, Any] = {
             "type": self.kind,
+            "principalId": self.unique_id + session,
             "arn": self.caller_arn,
             "accountId": self.account,
+            "accessKeyId": self.access_key_id,
         }
         if self.kind == "IAMUser":
             out["userName"] = self.name
@@ -126,6 +143,7 @@ class Principal:
             out["sessionContext"] = {
                 "sessionIssuer": {
                     "type": "Role",
+                    "principalId": self.unique_id,
                     "arn": self.arn,
                     "accountId": self.account,
                     "userName": self.name,

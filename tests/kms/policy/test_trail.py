@@ -286,3 +286,22 @@ def test_request_ids_over_http():
         assert kms.events()[-1]["requestID"] == out["ResponseMetadata"]["RequestId"]
     finally:
         server.stop()
+
+
+def test_user_identity_names_the_principal_and_its_access_key() -> None:
+    """CloudTrail User Guide, "CloudTrail userIdentity element": principalId, accessKeyId."""
+    kms = LocalKMS()
+    user = kms.iam.create_user("alice")
+    kms.call("CreateKey")
+    with kms.acting_as(user), pytest.raises(KMSError):  # refused calls are recorded too
+        kms.call("ListKeys")
+    admin, alice = (e["userIdentity"] for e in kms.events()[-2:])
+    role_id = admin["sessionContext"]["sessionIssuer"]["principalId"]
+    assert role_id.startswith("AROA") and len(role_id) == 21
+    assert admin["principalId"] == f"{role_id}:kmslab"
+    assert admin["accessKeyId"] == kms.iam.default.access_key_id
+    assert admin["accessKeyId"].startswith("ASIA") and len(admin["accessKeyId"]) == 20
+    assert alice["type"] == "IAMUser" and alice["userName"] == "alice"
+    assert alice["principalId"].startswith("AIDA") and len(alice["principalId"]) == 21
+    assert alice["accessKeyId"] == user.access_key_id and user.access_key_id.startswith("AKIA")
+    assert kms.iam.root.identity()["principalId"] == kms.account
