@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from kmslab.clock import Clock
+from kmslab.exceptions import ValidationException
 from kmslab.kms import managed
 from kmslab.kms.account import DEFAULT_ACCOUNT
 from kmslab.kms.service import LocalKMS
@@ -73,6 +74,15 @@ def test_using_an_alias_creates_the_aws_managed_key(kms: LocalKMS, client: Any) 
     assert s3["TargetKeyId"] == meta["KeyId"] and s3["CreationDate"] == START
     assert client.list_aliases(KeyId=meta["KeyId"])["Aliases"] == [s3]
     assert [k["KeyId"] for k in client.list_keys()["Keys"]] == [meta["KeyId"]]
+
+
+def test_a_request_refused_before_it_uses_the_alias_makes_no_key(kms: LocalKMS) -> None:
+    # Recording the failure (for kmslab.explain) looks the key up without making it.
+    with pytest.raises(ValidationException):
+        kms.call("Encrypt", KeyId="alias/aws/s3", Plaintext=b"")
+    assert kms.call("ListKeys")["Keys"] == []
+    (s3,) = [a for a in kms.call("ListAliases")["Aliases"] if a["AliasName"] == "alias/aws/s3"]
+    assert "TargetKeyId" not in s3
 
 
 def test_using_an_alias_creates_the_key_but_only_services_may_encrypt(

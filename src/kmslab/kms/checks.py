@@ -60,8 +60,11 @@ def alias_arn(self: LocalKMS, name: str) -> str:
     return f"arn:{self.partition.name}:kms:{self.region}:{self.account}:{name}"
 
 
-def resolve(self: LocalKMS, key_id: str, *, aliases: bool = True) -> Key:
+def resolve(self: LocalKMS, key_id: str, *, aliases: bool = True, make: bool = True) -> Key:
     """Find a key by key id, key ARN, alias name or alias ARN (the last two if allowed).
+
+    ``make``: a predefined ``alias/aws/<service>`` whose AWS managed key does not exist yet
+    makes it (AWS creates it on first use); False only looks (NotFoundException).
 
     AWS's texts (recorded; ledger invalid-key-id): ``Invalid keyId '<id>'`` for a
     malformed id, ``Key '<key ARN>' does not exist`` for a well-formed one that does not
@@ -91,7 +94,7 @@ def resolve(self: LocalKMS, key_id: str, *, aliases: bool = True) -> Key:
         alias = self.aliases.get(ref)
         if alias is None:
             # A predefined alias/aws/<service> alias: AWS creates its key on first use.
-            made = managed.create(self, ref)
+            made = managed.create(self, ref) if make else None
             if made is not None:
                 return made
             raise NotFoundException(f"Alias {self.alias_arn(ref)} is not found.")

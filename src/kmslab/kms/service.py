@@ -253,9 +253,10 @@ class LocalKMS:
         return failure
 
     def peek(self, key_id: str) -> Key | None:
-        """The key ``key_id`` names (id, ARN, alias), or None: never raises."""
+        """The key ``key_id`` names (id, ARN, alias), or None: never raises, and never makes
+        an AWS managed key (looking at a failed call's request changes nothing)."""
         try:
-            return self.resolve(key_id)
+            return self.resolve(key_id, make=False)
         except KMSError:
             return None
 
