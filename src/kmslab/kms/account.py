@@ -97,7 +97,11 @@ class Account:
         With ``kms`` (a state-changing call) or ``full``, the custom key stores, CloudHSM
         clusters, proxy routes and IAM principals that differ from the store's are written
         too (kmslab.kms.store.extras). Raises KMSInternalException if the store cannot keep
-        it (the changes stay pending).
+        it: then what it would have written is put back as the store committed it
+        (:meth:`~kmslab.kms.store.Store.reload`), so the call that made the change has
+        changed nothing, as a failed AWS call (no key the client never got an id for
+        appears later). Proxy routes and IAM principals, changed only outside calls, stay
+        for the next save.
         """
         if self.store is None:
             return
@@ -112,17 +116,29 @@ class Account:
                 for other in group.keys if group is not None else ():
                     if other in batches:
                         batches[other][0].add(key_id)
+        extras = full or kms is not None
         try:
-            self.store.save(self, batches, extras=full or kms is not None)
+            self.store.save(self, batches, extras=extras)
         except Exception as exc:
-            for region, batch in batches.items():  # kept for the next save, which may succeed
-                self.regions[region]._put_back(batch)
-            # The call did its work in memory but could not be kept: say so, not "done".
-            # AWS text unknown (a kmslab condition): AWS documents no text for this error.
+            # Only the exception type is logged: messages could echo input or material.
             log.error("store: could not save (%s)", type(exc).__name__)
+            try:
+                self.store.reload(self, batches, extras=extras)
+                for hook in RESTORE_HOOKS:  # reloaded multi-Region keys relink
+                    hook(self)
+            except Exception as again:
+                for region, batch in batches.items():  # kept for the next save
+                    self.regions[region]._put_back(batch)
+                log.error("store: could not reload (%s)", type(again).__name__)
+                # AWS text unknown (a kmslab condition): AWS documents no text for this error.
+                raise KMSInternalException(
+                    f"kmslab could not save this change to its store ({type(exc).__name__}); "
+                    "it is in memory only."
+                ) from None
+            # AWS text unknown (a kmslab condition): AWS documents no text for this error.
             raise KMSInternalException(
                 f"kmslab could not save this change to its store ({type(exc).__name__}); "
-                "it is in memory only."
+                "nothing was changed."
             ) from None
 
     def close(self) -> None:

@@ -1212,10 +1212,18 @@ LEDGER: tuple[Row, ...] = (
     Row(
         "kmslab-store-unsaved",
         "KMSInternalException",
+        "kmslab could not save this change to its store (<exception type>); nothing was changed.",
+        "inferred",
+        "a kmslab condition (LocalKMS(store=...) could not commit, e.g. a full disk: the call's "
+        "changes are undone); AWS's KMSInternalException text is not recorded",
+    ),
+    Row(
+        "kmslab-store-unreverted",
+        "KMSInternalException",
         "kmslab could not save this change to its store (<exception type>); it is in memory only.",
         "inferred",
-        "a kmslab condition (LocalKMS(store=...) could not commit, e.g. a full disk); AWS's "
-        "KMSInternalException text is not recorded",
+        "a kmslab condition (LocalKMS(store=...) could neither commit nor read back what it "
+        "had committed, e.g. a damaged database); AWS's KMSInternalException text is not recorded",
     ),
     Row(
         "kmslab-internal-material",

@@ -98,7 +98,8 @@ class LocalKMS:
     :class:`~kmslab.exceptions.StoreLockedError` if another process has the store open.
     ``close()`` (or ``with LocalKMS(store=...) as kms:``) releases it. Each call that
     changes state is committed before it returns: the keys it resolved or added (with
-    their aliases) and what it reported with :meth:`changed`.
+    their aliases) and what it reported with :meth:`changed`. If the commit fails (a full
+    disk), the call is undone (:meth:`revert`) and raises KMSInternalException.
     """
 
     def __init__(
@@ -396,6 +397,47 @@ class LocalKMS:
         self._changed_keys |= keys
         self._changed_aliases |= aliases
         self._changed_grants |= grants
+
+    def revert(
+        self,
+        keys: dict[str, Key | None],
+        aliases: dict[str, dict[str, Any] | None],
+        grants: dict[str, list[Grant]],
+        order: list[str] | None = None,
+    ) -> None:
+        """Make keys, aliases and key's grants what the store committed (a failed save).
+
+        Each mapping: id (alias name) -> the committed value, None (or no grants) if none
+        is committed: it goes. ``order``: every committed key id in creation order, given
+        when a key deleted in memory comes back, so it takes its place in ListKeys again.
+        Then :meth:`rebuild_indexes`. What calls changed and was not saved is forgotten.
+        """
+        for key_id, key in keys.items():
+            if key is None:
+                self.keys.pop(key_id, None)
+            else:
+                self.keys[key_id] = key  # a key still held keeps its place
+        if order is not None:
+            held, committed = dict(self.keys), set(order)
+            self.keys.clear()
+            for key_id in [*order, *(k for k in held if k not in committed)]:
+                if key_id in held:
+                    self.keys[key_id] = held[key_id]
+        for name, alias in aliases.items():
+            if alias is None:
+                self.aliases.pop(name, None)
+            else:
+                self.aliases[name] = alias
+        for key_id, key_grants in grants.items():
+            if key_grants:
+                self.grants[key_id] = SequencedTable((grant.id, grant) for grant in key_grants)
+            else:
+                self.grants.pop(key_id, None)
+        for seq, _ in self.keys.after(self._saved_seq):  # what is held now is committed
+            self._saved_seq = seq
+        self._changed_keys, self._changed_aliases, self._changed_grants = set(), set(), set()
+        self._resolved = set()
+        self.rebuild_indexes()
 
     def grants_of(self, key_id: str) -> list[Grant]:
         """The grants of one key (what the store saves per key)."""

@@ -94,30 +94,29 @@ def test_a_frozen_clock_is_restored(store_path: Path) -> None:
 def test_a_change_the_store_cannot_keep_is_an_internal_error(
     store_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The call fails with KMSInternalException and is undone (tests/kms/store/
+    test_failed_save.py injects SQLite's own error at COMMIT, for many operations)."""
     with LocalKMS(store=store_path) as kms:
         key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
 
-        save = Store.save
-
-        def disk_full(self: Store, kms: LocalKMS, keys: Any, aliases: Any, grants: Any) -> None:
-            if keys or aliases or grants:
+        def disk_full(self: Store, account: Any, batches: Any, *, extras: bool = False) -> None:
+            if any(any(batch) for batch in batches.values()):  # a write, not a read
                 raise OSError(28, "No space left on device")
-            save(self, kms, keys, aliases, grants)
 
         monkeypatch.setattr(Store, "save", disk_full)
         with pytest.raises(kmslab.exceptions.KMSInternalException) as info:
             kms.call("TagResource", KeyId=key_id, Tags=[{"TagKey": "a", "TagValue": "b"}])
-        assert "could not save this change" in str(info.value)
+        assert str(info.value) == (
+            "kmslab could not save this change to its store (OSError); nothing was changed."
+        )
         assert info.value.__cause__ is None and info.value.__context__ is None
-        # The unsaved change is kept for the next save: until that succeeds, calls say so.
-        with pytest.raises(kmslab.exceptions.KMSInternalException):
-            kms.call("DescribeKey", KeyId=key_id)
+        # The change is undone: reads answer (they save nothing) and do not show it.
+        assert kms.call("ListResourceTags", KeyId=key_id)["Tags"] == []
         monkeypatch.undo()
-        # Once the disk has room again, the next call saves the earlier change.
-        assert kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]["Enabled"]
+        kms.call("TagResource", KeyId=key_id, Tags=[{"TagKey": "a", "TagValue": "c"}])
     with LocalKMS(store=store_path) as again:
         assert again.call("ListResourceTags", KeyId=key_id)["Tags"] == [
-            {"TagKey": "a", "TagValue": "b"}
+            {"TagKey": "a", "TagValue": "c"}
         ]
 
 

@@ -60,11 +60,15 @@ class Collection:
     """One table of records of a Region beside its keys.
 
     ``table``: its table in the store (schema v3); ``held``: the LocalKMS's dict (id ->
-    record) that it is saved from and loaded into.
+    record) that it is saved from and loaded into; ``by_calls``: KMS calls change its
+    records (a call whose save fails puts them back as committed, see
+    :meth:`~kmslab.kms.store.Store.reload`); the others change only outside calls, and
+    what was not committed stays for the next save.
     """
 
     table: str
     held: Callable[[LocalKMS], dict[str, Any]]
+    by_calls: bool = True
 
 
 def _key_stores(kms: LocalKMS) -> dict[str, Any]:
@@ -79,11 +83,13 @@ def _routes(kms: LocalKMS) -> dict[str, Any]:
     return kms.xks_routes
 
 
-#: Loaded in this order: clusters before the key stores that name them.
+#: Loaded in this order: clusters before the key stores that name them. A call changes a
+#: cluster too (CreateKey in a CloudHSM key store adds key material to it); proxy routes
+#: change only by assignment in Python.
 COLLECTIONS: tuple[Collection, ...] = (
     Collection("clusters", _clusters),
     Collection("key_stores", _key_stores),
-    Collection("xks_routes", _routes),
+    Collection("xks_routes", _routes, by_calls=False),
 )
 
 

@@ -25,7 +25,10 @@ together): without it the key material cannot be opened.
 Each state-changing call is one transaction: :meth:`Store.save` writes the keys, aliases
 and grants the call changed (and the clock), the records beside them that differ from
 what was committed (custom key stores, CloudHSM clusters, proxy routes, IAM: see
-:mod:`~kmslab.kms.store.extras`), and commits before the call answers.
+:mod:`~kmslab.kms.store.extras`), and commits before the call answers. A read writes
+nothing. If the commit fails (a full disk), :meth:`Store.reload` puts back in memory what
+the database holds for everything the call changed, and the call fails: as in AWS, a failed
+call changes nothing, and no key it made appears later.
 """
 
 from __future__ import annotations
@@ -276,10 +279,11 @@ class Store:
         """Write what changed in ``account``'s Regions in one transaction.
 
         ``batches``: Region -> (key ids, alias names, key ids whose grants changed). A key,
-        alias or key's grants that the Region no longer holds is deleted. The clock and the
-        Regions' secrets are written too if they changed. ``extras``: also compare the
-        records beside the keys (:mod:`~kmslab.kms.store.extras`) with what was committed,
-        and write those that differ. Returns once it has committed.
+        alias or key's grants that the Region no longer holds is deleted. The Regions'
+        secrets are written too if they changed, and the clock if it moved and anything is
+        written (or ``extras``): a read that changed nothing writes nothing. ``extras``: also
+        compare the records beside the keys (:mod:`~kmslab.kms.store.extras`) with what was
+        committed, and write those that differ. Returns once it has committed.
         """
         dumps = self._codec.dumps
         clock = account.clock.state()
@@ -312,8 +316,10 @@ class Store:
                     )
                 )
             clock_moved = self._clocks.get(account.id) != clock
-            besides = clock_moved or bool(beside) or iam is not None
-            if not besides and not any(any(w[1:]) for w in writes):
+            besides = bool(beside) or iam is not None
+            if not besides and not any(any(w[1:]) for w in writes) and not (extras and clock_moved):
+                # A read that changed nothing never touches the disk (a clock moved in
+                # Python is written with the next change, or by close()).
                 return
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
@@ -364,6 +370,60 @@ class Store:
             if iam is not None:
                 self._iam[account.id] = iam
 
+    def reload(
+        self,
+        account: Account,
+        batches: dict[str, tuple[set[str], set[str], set[str]]],
+        *,
+        extras: bool = False,
+    ) -> None:
+        """Put back in ``account``'s Regions what the store committed for what a failed
+        :meth:`save` named: the keys, aliases and key's grants of ``batches`` (the same
+        shape), and with ``extras`` the records beside them that calls change
+        (``Collection.by_calls``) whose text differs from the committed text.
+
+        The database holds exactly what calls were acknowledged for, so after this the
+        failed call has changed nothing. The Regions' indexes are rebuilt; the caller runs
+        the restore hooks (multi-Region keys relink). O(records named), plus O(keys of a
+        Region) for a Region where a deleted key comes back (its place in ListKeys).
+        """
+        loads = self._codec.loads
+        with self._mutex:
+            db = self._connection()
+            if extras and account.id in self._accounts:
+                for (table, _, region), rows in self._diff_extras(account):
+                    collection = next(c for c in COLLECTIONS if c.table == table)
+                    if not collection.by_calls:
+                        continue
+                    held = collection.held(account.regions[region])
+                    saved = self._extras.get((table, account.id, region), {})
+                    for item_id, _ in rows:
+                        doc = saved.get(item_id)
+                        if doc is None:
+                            held.pop(item_id, None)
+                        else:
+                            held[item_id] = loads(doc, item_id)
+            for region, (keys, aliases, grants) in batches.items():
+                kms = account.regions[region]
+                scope = (account.id, region)
+
+                key_docs = {k: _committed(db, loads, "keys", "id", scope, k) for k in keys}
+                order = None
+                if any(key is not None and k not in kms.keys for k, key in key_docs.items()):
+                    order = [
+                        key_id
+                        for (key_id,) in db.execute(
+                            "SELECT id FROM keys WHERE account = ? AND region = ? ORDER BY rowid",
+                            scope,
+                        )
+                    ]
+                kms.revert(
+                    key_docs,
+                    {a: _committed(db, loads, "aliases", "name", scope, a) for a in aliases},
+                    {k: _committed(db, loads, "grants", "key_id", scope, k) or [] for k in grants},
+                    order,
+                )
+
     def _diff_extras(
         self, account: Account
     ) -> list[tuple[tuple[str, str, str], list[tuple[str, str | None]]]]:
@@ -392,6 +452,18 @@ def _doc(dumps: Any, doc_id: str, value: Any) -> str | None:
     if value is None or (isinstance(value, list) and not value):
         return None
     return str(dumps(doc_id, value))
+
+
+def _committed(
+    db: sqlite3.Connection, loads: Any, table: str, column: str, scope: tuple[str, str], name: str
+) -> Any:
+    """The committed document ``name`` of ``table`` in ``scope``, loaded, or None."""
+    # Table and column names come from Store.reload, never from input.
+    row = db.execute(
+        f"SELECT doc FROM {table} WHERE account = ? AND region = ? AND {column} = ?",
+        (*scope, name),
+    ).fetchone()
+    return None if row is None else loads(row[0], name)
 
 
 def _write(
