@@ -6,18 +6,24 @@ wrapping the store's connection; the database rolls the transaction back as it w
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from kmslab.exceptions import KMSInternalException
+from kmslab.exceptions import KMSError, KMSInternalException
 from kmslab.kms import LocalKMS
 from kmslab.kms.store import Store
 
 from .conftest import snapshot
+from .test_properties import _STEPS as STEPS
+from .test_properties import _step
 
 #: What the caller gets (kmslab's text: AWS documents none for a store it cannot write).
 UNSAVED = "kmslab could not save this change to its store (OperationalError); nothing was changed."
@@ -229,6 +235,27 @@ def test_a_cloudhsm_key_that_fails_to_save_leaves_no_material_in_the_cluster(
         assert again.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"hsm"
 
 
+def test_the_first_grant_that_fails_to_save_leaves_no_token_key_to_write(
+    kms: LocalKMS, store_path: Path, full_disk: Callable[[LocalKMS], FullDisk]
+) -> None:
+    """The key that signs grant tokens is made by the first CreateGrant: undone with it."""
+    key = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+    disk = full_disk(kms)
+    with pytest.raises(KMSInternalException):
+        kms.call("CreateGrant", KeyId=key, GranteePrincipal=ROLE, Operations=["Decrypt"])
+    assert getattr(kms, "_grant_token_key", None) is None
+    disk.statements.clear()
+    assert kms.call("ListGrants", KeyId=key)["Grants"] == []
+    kms.call("Encrypt", KeyId=key, Plaintext=b"p")
+    assert disk.statements == []  # nothing left to write
+    disk.full = False
+    grant = kms.call("CreateGrant", KeyId=key, GranteePrincipal=ROLE, Operations=["Decrypt"])
+    kms.close()
+    with LocalKMS(store=store_path) as again:  # the token is signed by the kept key
+        again.call("RetireGrant", GrantToken=grant["GrantToken"])
+        assert again.call("ListGrants", KeyId=key)["Grants"] == []
+
+
 def test_a_failed_save_then_close_keeps_the_committed_state(
     store_path: Path, full_disk: Callable[[LocalKMS], FullDisk]
 ) -> None:
@@ -270,3 +297,41 @@ def test_a_store_that_cannot_be_read_back_says_the_change_is_in_memory(
     with LocalKMS(store=store_path) as again:
         tags = again.call("ListResourceTags", KeyId=ids["key"])["Tags"]
         assert tags == [{"TagKey": "t", "TagValue": "3"}]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(st.tuples(_step, st.booleans()), min_size=1, max_size=20))
+def test_any_calls_with_failing_commits_read_back_what_was_acknowledged(
+    steps: list[tuple[tuple[str, int, int], bool]],
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "kms.sqlite3"
+        with LocalKMS(store=path) as kms:
+            kms.call("CreateKey")
+            assert kms.store is not None and kms.store._db is not None
+            disk = FullDisk(kms.store._db)
+            disk.full = False
+            kms.store._db = disk  # type: ignore[assignment]
+            for (name, index, n), full in steps:
+                if name == "advance":
+                    kms.clock.advance(days=n * 3)
+                    kms.call("ListKeys")  # what the clock does is saved, with room
+                    continue
+                ids = list(kms.keys)
+                key = ids[index % len(ids)] if ids else "00000000-0000-4000-8000-000000000000"
+                operation, params = STEPS[name](key, n)
+                before = dump(kms) if full else None
+                disk.full = full
+                # A refused call and a call that could not be saved change nothing.
+                with contextlib.suppress(KMSError):
+                    kms.call(operation, **params)
+                if full:
+                    assert dump(kms) == before  # read while the disk is still full
+                disk.full = False
+            final = dump(kms)
+        with LocalKMS(store=path) as again:
+            for region in final:
+                again.aws_account.region(region)  # empty Regions are not kept
+            assert dump(again) == final

@@ -280,8 +280,8 @@ class Store:
 
         ``batches``: Region -> (key ids, alias names, key ids whose grants changed). A key,
         alias or key's grants that the Region no longer holds is deleted. The Regions'
-        secrets are written too if they changed, and the clock if it moved and anything is
-        written (or ``extras``): a read that changed nothing writes nothing. ``extras``: also
+        secrets and the clock are written too if they changed, when anything else is written
+        (or with ``extras``): a read that changed nothing writes nothing. ``extras``: also
         compare the records beside the keys (:mod:`~kmslab.kms.store.extras`) with what was
         committed, and write those that differ. Returns once it has committed.
         """
@@ -316,10 +316,12 @@ class Store:
                     )
                 )
             clock_moved = self._clocks.get(account.id) != clock
-            besides = bool(beside) or iam is not None
-            if not besides and not any(any(w[1:]) for w in writes) and not (extras and clock_moved):
-                # A read that changed nothing never touches the disk (a clock moved in
-                # Python is written with the next change, or by close()).
+            new_secrets = any(w[4] for w in writes)
+            besides = bool(beside) or iam is not None or clock_moved or new_secrets
+            if not any(any(w[1:4]) for w in writes) and not (extras and besides):
+                # A read that changed nothing never touches the disk: a clock moved in
+                # Python, or a secret made by a read (a grant token key no token was
+                # signed with yet), is written with the next change, or by close().
                 return
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
@@ -379,8 +381,9 @@ class Store:
     ) -> None:
         """Put back in ``account``'s Regions what the store committed for what a failed
         :meth:`save` named: the keys, aliases and key's grants of ``batches`` (the same
-        shape), and with ``extras`` the records beside them that calls change
-        (``Collection.by_calls``) whose text differs from the committed text.
+        shape), the Regions' secrets (KMS_SECRETS), and with ``extras`` the records beside
+        them that calls change (``Collection.by_calls``) whose text differs from the
+        committed text.
 
         The database holds exactly what calls were acknowledged for, so after this the
         failed call has changed nothing. The Regions' indexes are rebuilt; the caller runs
@@ -406,7 +409,13 @@ class Store:
             for region, (keys, aliases, grants) in batches.items():
                 kms = account.regions[region]
                 scope = (account.id, region)
-
+                for name in KMS_SECRETS:  # one made by the failed call signed nothing kept
+                    saved = self._secrets.get((*scope, name))
+                    if getattr(kms, name, None) is not saved:
+                        if saved is None:
+                            delattr(kms, name)
+                        else:
+                            setattr(kms, name, saved)
                 key_docs = {k: _committed(db, loads, "keys", "id", scope, k) for k in keys}
                 order = None
                 if any(key is not None and k not in kms.keys for k, key in key_docs.items()):
