@@ -410,12 +410,12 @@ class Store:
                 kms = account.regions[region]
                 scope = (account.id, region)
                 for name in KMS_SECRETS:  # one made by the failed call signed nothing kept
-                    saved = self._secrets.get((*scope, name))
-                    if getattr(kms, name, None) is not saved:
-                        if saved is None:
+                    secret = self._secrets.get((*scope, name))
+                    if getattr(kms, name, None) is not secret:
+                        if secret is None:
                             delattr(kms, name)
                         else:
-                            setattr(kms, name, saved)
+                            setattr(kms, name, secret)
                 key_docs = {k: _committed(db, loads, "keys", "id", scope, k) for k in keys}
                 order = None
                 if any(key is not None and k not in kms.keys for k, key in key_docs.items()):
