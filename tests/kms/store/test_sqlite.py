@@ -316,6 +316,54 @@ def test_an_import_token_outlives_a_restart(store_path: Path, known_material: by
         assert kms.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"x"
 
 
+def test_a_store_naming_classes_by_their_old_modules_opens(
+    store_path: Path, known_material: bytes
+) -> None:
+    """Stores written before stable class names name each class by "module:qualname", and
+    WrappingParams has moved since (kms.ops.lifecycle -> kms.ops.imports)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    with LocalKMS(store=store_path) as kms:
+        key_id = kms.call("CreateKey", Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+        params = kms.call(
+            "GetParametersForImport",
+            KeyId=key_id,
+            WrappingKeySpec="RSA_2048",
+            WrappingAlgorithm="RSAES_OAEP_SHA_256",
+        )
+        other = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+    db = sqlite3.connect(store_path)
+    legacy = {
+        '"$obj":"WrappingParams"': '"$obj":"kmslab.kms.ops.lifecycle:WrappingParams"',
+        '"$obj":"Key"': '"$obj":"kmslab.kms.keys:Key"',
+        '"$obj":"Material"': '"$obj":"kmslab.kms.keys:Material"',
+    }
+    for row_id, doc in db.execute("SELECT id, doc FROM keys").fetchall():
+        for new, old in legacy.items():
+            doc = doc.replace(new, old)
+        db.execute("UPDATE keys SET doc = ? WHERE id = ?", (doc, row_id))
+    db.commit()
+    docs = db.execute("SELECT group_concat(doc) FROM keys").fetchone()[0]
+    assert "ops.lifecycle:WrappingParams" in docs
+    db.close()
+    oaep = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)
+    public = serialization.load_der_public_key(params["PublicKey"])
+    wrapped = public.encrypt(known_material, oaep)  # type: ignore[union-attr]
+    with LocalKMS(store=store_path) as kms:
+        blob = kms.call("Encrypt", KeyId=other, Plaintext=b"x")["CiphertextBlob"]
+        kms.call(  # the token of before: its WrappingParams was read by its old name
+            "ImportKeyMaterial",
+            KeyId=key_id,
+            ImportToken=params["ImportToken"],
+            EncryptedKeyMaterial=wrapped,
+            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+        )
+    with LocalKMS(store=store_path) as kms:  # written back with the stable names
+        assert kms.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"x"
+        assert kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
+
+
 def test_grant_tokens_and_retirable_grants_outlive_a_restart(store_path: Path) -> None:
     role = "arn:aws:iam::111122223333:role/retiring"
     with LocalKMS(store=store_path) as kms:

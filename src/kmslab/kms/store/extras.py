@@ -48,6 +48,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kmslab.kms.store.codec import Shape, stored
+
 if TYPE_CHECKING:
     from kmslab.kms.iam import IAM
     from kmslab.kms.service import LocalKMS
@@ -60,11 +62,12 @@ class Collection:
     """One table of records of a Region beside its keys.
 
     ``table``: its table in the store (schema v3); ``held``: the LocalKMS's dict (id ->
-    record) that it is saved from and loaded into.
+    record) that it is saved from and loaded into; ``shape``: what each record must be.
     """
 
     table: str
     held: Callable[[LocalKMS], dict[str, Any]]
+    shape: Shape
 
 
 def _key_stores(kms: LocalKMS) -> dict[str, Any]:
@@ -81,9 +84,9 @@ def _routes(kms: LocalKMS) -> dict[str, Any]:
 
 #: Loaded in this order: clusters before the key stores that name them.
 COLLECTIONS: tuple[Collection, ...] = (
-    Collection("clusters", _clusters),
-    Collection("key_stores", _key_stores),
-    Collection("xks_routes", _routes),
+    Collection("clusters", _clusters, stored("Cluster")),
+    Collection("key_stores", _key_stores, stored("CustomKeyStore")),
+    Collection("xks_routes", _routes, ("a URL", lambda v: isinstance(v, str))),
 )
 
 

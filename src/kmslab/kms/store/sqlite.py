@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from kmslab.exceptions import KMSError, StoreError
 from kmslab.kms.keys import Key
-from kmslab.kms.store.codec import Codec
+from kmslab.kms.store.codec import Codec, Shape, stored
 from kmslab.kms.store.extras import COLLECTIONS, IamState, iam_doc, iam_state, restore_iam
 from kmslab.kms.store.lock import OwnerLock
 from kmslab.kms.store.schema import migrate
@@ -58,6 +58,16 @@ KMS_SECRETS = ("_grant_token_key",)
 #: The name of the meta row that proves the root key belongs to this database.
 _ROOT_CHECK = "root-key-check"
 _ROOT_CHECK_TEXT = b"kmslab root key check"
+#: What a row of keys, aliases and grants must hold (an alias: its ListAliases entry).
+_KEY = stored("Key")
+_GRANTS = stored("Grant", many=True)
+_ALIAS: Shape = (
+    "an alias entry",
+    lambda v: (
+        isinstance(v, dict)
+        and all(isinstance(v.get(k), str) for k in ("AliasName", "AliasArn", "TargetKeyId"))
+    ),
+)
 
 
 class Store:
@@ -227,25 +237,27 @@ class Store:
                     "WHERE account = ? AND region = ? ORDER BY rowid",
                     scope,
                 ):
-                    collection.held(kms)[item_id] = loads(doc, item_id)
+                    collection.held(kms)[item_id] = loads(
+                        doc, item_id, collection.shape, table=collection.table
+                    )
                     saved[item_id] = doc
                 self._extras[(collection.table, *scope)] = saved
             keys = [
-                loads(doc, key_id)
+                loads(doc, key_id, _KEY, table="keys")
                 for key_id, doc in db.execute(
                     "SELECT id, doc FROM keys WHERE account = ? AND region = ? ORDER BY rowid",
                     scope,
                 )
             ]
             aliases = [
-                loads(doc, name)
+                loads(doc, name, _ALIAS, table="aliases")
                 for name, doc in db.execute(
                     "SELECT name, doc FROM aliases WHERE account = ? AND region = ? ORDER BY rowid",
                     scope,
                 )
             ]
             grants = {
-                key_id: loads(doc, key_id)
+                key_id: loads(doc, key_id, _GRANTS, table="grants")
                 for key_id, doc in db.execute(
                     "SELECT key_id, doc FROM grants WHERE account = ? AND region = ? "
                     "ORDER BY rowid",
