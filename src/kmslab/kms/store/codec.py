@@ -94,8 +94,12 @@ class Codec:
     ``sealer`` None refuses to write a secret (a document without secrets needs none).
     """
 
-    def __init__(self, sealer: RootKey | None, *, refs: tuple[type, ...] = ()) -> None:
+    def __init__(
+        self, sealer: RootKey | None, *, refs: tuple[type, ...] = (), name: str = "The store"
+    ) -> None:
         self.sealer = sealer
+        #: How errors name the store ("The store PATH").
+        self.name = name
         #: Classes saved as documents of their own: met inside another document (a
         #: multi-Region key's related keys), they are written as a :class:`StoredRef`.
         self.refs = refs
@@ -267,13 +271,13 @@ class Codec:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise StoreError(
-                f"The store's record {where} is damaged ({type(exc).__name__}); it cannot be "
-                "loaded."
+                f"{self.name}: its record {where} is damaged ({type(exc).__name__}); it cannot "
+                "be loaded."
             ) from None
         if shape is not None and not shape[1](value):
             raise StoreError(
-                f"The store's record {where} is damaged (it holds a {type(value).__name__}, "
-                f"not {shape[0]}); it cannot be loaded."
+                f"{self.name}: its record {where} is damaged (it holds a "
+                f"{type(value).__name__}, not {shape[0]}); it cannot be loaded."
             )
         return value
 
@@ -332,8 +336,8 @@ class Codec:
             obj = cls(**kwargs)
         except TypeError as exc:
             raise StoreError(
-                f"The store holds a {cls.__name__} in {doc} that this kmslab cannot rebuild "
-                f"({exc}); a schema migration is missing."
+                f"{self.name} holds a {cls.__name__} in {doc} that this kmslab cannot "
+                f"rebuild ({exc}); a schema migration is missing."
             ) from None
         for name, raw in stored.items():  # remember the seals, so an unchanged save reuses them
             if isinstance(raw, dict) and "$sealed" in raw and name in kwargs:
