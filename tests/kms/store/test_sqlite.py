@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +207,50 @@ def test_the_lock_goes_with_a_killed_owner(store_path: Path) -> None:
     )
     with LocalKMS(store=store_path) as kms:
         assert kms.call("DescribeKey", KeyId=out.stdout.strip())["KeyMetadata"]["Enabled"]
+
+
+@pytest.mark.parametrize("ending", ["exit", "os._exit"])
+def test_a_store_left_open_keeps_its_clock(store_path: Path, ending: str) -> None:
+    """A notebook: advance the clock 30 days, then the kernel exits without close(). At a
+    normal exit an atexit hook closes the store; even a killed process (os._exit: no hooks)
+    kept the clock, committed when it was advanced."""
+    code = textwrap.dedent(f"""
+        import os
+        from kmslab import LocalKMS
+        kms = LocalKMS(store={str(store_path)!r})
+        key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+        kms.call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
+        kept = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+        print(key_id, kept, kms.clock.now().isoformat(), flush=True)
+        kms.clock.advance(days=30)
+        if {ending!r} == "os._exit":
+            os._exit(0)
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    key_id, kept, before = out.stdout.split()
+    with LocalKMS(store=store_path) as kms:
+        assert key_id not in kms.keys
+        assert kms.clock.now() - datetime.fromisoformat(before) >= timedelta(days=30)
+        assert [k["KeyId"] for k in kms.call("ListKeys")["Keys"]] == [kept]
+    if ending == "exit":  # closed: checkpointed into the database file, the WAL gone
+        assert not store_path.with_name(store_path.name + "-wal").exists()
+
+
+def test_the_exit_hook_keeps_no_store_alive(store_path: Path) -> None:
+    import gc
+    import weakref
+
+    kms = LocalKMS(store=store_path)
+    kms.call("CreateKey")
+    gone = weakref.ref(kms.aws_account)
+    del kms
+    gc.collect()
+    assert gone() is None
+    gc.collect()
+    with LocalKMS(store=store_path) as again:  # its lock went with it
+        assert len(again.call("ListKeys")["Keys"]) == 1
 
 
 def test_regions_share_a_store_without_mixing(store_path: Path) -> None:

@@ -38,6 +38,7 @@ import json
 import os
 import socket
 import threading
+import weakref
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,7 +48,8 @@ __all__ = ["OwnerLock"]
 
 #: (device, inode) of each database this process holds -> its lock: a second open here is
 #: refused without opening the file (closing that descriptor would drop SQLite's locks).
-_HELD: dict[tuple[int, int], OwnerLock] = {}
+#: Weak: a lock whose store was dropped without close() goes with it, as a file would.
+_HELD: weakref.WeakValueDictionary[tuple[int, int], OwnerLock] = weakref.WeakValueDictionary()
 _HELD_MUTEX = threading.Lock()
 
 
@@ -69,6 +71,12 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
+def _close(db_fd: int | None, file: IO[str]) -> None:
+    file.close()
+    if db_fd is not None:
+        os.close(db_fd)
+
+
 def _owner_of(lock_path: Path) -> dict[str, Any]:
     """What ``PATH.lock`` says about the owner ({} if it is missing or unreadable)."""
     try:
@@ -82,7 +90,11 @@ class OwnerLock:
     """The held lock of one store; ``release()`` (or the process ending) frees it."""
 
     def __init__(self, db_fd: int | None, file: IO[str], path: Path, owner: dict[str, Any]) -> None:
-        self._db_fd = db_fd
+        # Both files are closed by release(), or when this lock is collected (a store
+        # dropped without close()). Not at exit: the store closes first there
+        # (kmslab.kms.account), and the process ending releases what is left.
+        self._close = weakref.finalize(self, _close, db_fd, file)
+        self._close.atexit = False
         self._file: IO[str] | None = file
         self._held: tuple[int, int] | None = None
         #: The store's database file (its lock file is ``path.lock``).
@@ -104,8 +116,9 @@ class OwnerLock:
             except FileNotFoundError:
                 pass
             else:
-                if (st.st_dev, st.st_ino) in _HELD:
-                    raise _locked(path, _HELD[st.st_dev, st.st_ino].owner, here=True)
+                held = _HELD.get((st.st_dev, st.st_ino))
+                if held is not None:
+                    raise _locked(path, held.owner, here=True)
             db_fd: int | None = None
             if os.name == "posix":
                 # Owner-only from the start (SQLite gives its -wal and -shm files the same
@@ -140,21 +153,18 @@ class OwnerLock:
             file.write(json.dumps(owner))
             file.flush()
             lock = cls(db_fd, file, path, owner)
-            st = os.fstat(db_fd) if db_fd is not None else os.stat(path)
-            lock._held = (st.st_dev, st.st_ino)
-            _HELD[lock._held] = lock
+            if db_fd is not None:
+                st = os.fstat(db_fd)
+                lock._held = (st.st_dev, st.st_ino)
+                _HELD[lock._held] = lock
             return lock
 
     def release(self) -> None:
         """Free the lock (idempotent). Call it only once SQLite has closed the database:
         closing this descriptor drops every POSIX lock the process holds on the file."""
         with _HELD_MUTEX:
-            if self._file is not None:
-                self._file.close()  # closing the file releases its lock
-                self._file = None
-            if self._db_fd is not None:
-                os.close(self._db_fd)
-                self._db_fd = None
+            self._close()  # at most once: closing the files releases their locks
+            self._file = None
             if self._held is not None and _HELD.get(self._held) is self:
                 del _HELD[self._held]
             self._held = None
