@@ -231,9 +231,9 @@ def test_a_store_left_open_keeps_its_clock(store_path: Path, ending: str) -> Non
     )
     key_id, kept, before = out.stdout.split()
     with LocalKMS(store=store_path) as kms:
-        assert key_id not in kms.keys
         assert kms.clock.now() - datetime.fromisoformat(before) >= timedelta(days=30)
         assert [k["KeyId"] for k in kms.call("ListKeys")["Keys"]] == [kept]
+        assert key_id not in kms.keys
     if ending == "exit":  # closed: checkpointed into the database file, the WAL gone
         assert not store_path.with_name(store_path.name + "-wal").exists()
 
