@@ -269,3 +269,20 @@ def test_an_older_kmslab_holding_only_the_lock_file_is_respected(store_path: Pat
         with pytest.raises(StoreLockedError):
             Store.open(store_path)
     Store.open(store_path).close()
+
+
+def test_a_new_store_that_cannot_be_made_leaves_nothing_behind(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fills up while a new store is made: the root key made for it goes too,
+    so the next open makes a new store (not "empty but its root key exists")."""
+    from kmslab.kms.store import sqlite as store_sqlite
+
+    def full(db: sqlite3.Connection) -> tuple[int, int]:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store_sqlite, "migrate", full)
+        _refused(store_path)
+    assert sorted(p.name for p in store_path.parent.iterdir()) == ["kms.sqlite3.lock"]
+    _make(store_path)

@@ -110,10 +110,14 @@ class RootKey:
             path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
         )
         try:
-            os.write(fd, key)
+            if os.write(fd, key) != ROOT_KEY_BYTES:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
             os.fsync(fd)
-        finally:
+        except BaseException:
             os.close(fd)
+            path.unlink(missing_ok=True)  # never a short root key left behind
+            raise
+        os.close(fd)
         return cls(key, path)
 
     def seal(self, aad: bytes, plaintext: bytes) -> bytes:

@@ -139,6 +139,7 @@ class Store:
             empty = path.stat().st_size == 0 and _size(path.with_name(path.name + "-wal")) == 0
             if empty and os.path.lexists(root_path):
                 raise _lost(path, root_path, was_there)
+            made_root = empty and not os.path.lexists(root_path)
             root = RootKey.open_or_create(root_path, create=empty)
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             try:
@@ -146,6 +147,8 @@ class Store:
                 store._prepare()
             except BaseException:
                 db.close()
+                if made_root:  # a new store that could not be made (a full disk): undo it
+                    _unmake(path, root_path, was_there)
                 raise
         except BaseException as exc:
             lock.release()  # after SQLite closed: see OwnerLock.release
@@ -386,7 +389,8 @@ class Store:
                     )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+                    db.execute("ROLLBACK")
                 raise
             self._clocks[account.id] = clock
             for scope, _, _, _, secrets in writes:
@@ -453,6 +457,19 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
+
+
+def _unmake(path: Path, root_path: Path, was_there: bool) -> None:
+    """Remove what a failed creation of a store made, so the next open starts afresh
+    instead of finding a root key beside an empty database (see :func:`_lost`)."""
+    with contextlib.suppress(OSError):
+        for name in ("-wal", "-shm"):
+            path.with_name(path.name + name).unlink(missing_ok=True)
+        if was_there:
+            os.truncate(path, 0)  # the learner's (empty) file: left empty
+        else:
+            path.unlink(missing_ok=True)
+        root_path.unlink(missing_ok=True)
 
 
 def _lost(path: Path, root_path: Path, was_there: bool) -> StoreError:
