@@ -199,3 +199,89 @@ def test_served_key_stores_survive_a_restart_and_a_sigkill(tmp_path: Path) -> No
             assert kms.decrypt(CiphertextBlob=blobs[hsm])["Plaintext"] == b"kept"
     finally:
         proxy.stop()
+
+
+def test_sigterm_stops_cleanly_and_the_database_file_alone_has_the_keys(tmp_path: Path) -> None:
+    """``kill`` closes the store as Ctrl-C does: the WAL is checkpointed, so a copy of the
+    database file and its root key (the backup the README describes) holds every key."""
+    store = tmp_path / "kms.sqlite3"
+    with _serve(store) as (proc, url):
+        kms = _client(url)
+        ids = [kms.create_key(Description=f"k{n}")["KeyMetadata"]["KeyId"] for n in range(5)]
+        blob = kms.encrypt(KeyId=ids[0], Plaintext=b"kept")["CiphertextBlob"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=_DEADLINE) == 0
+    assert not (tmp_path / "kms.sqlite3-wal").exists()
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    for name in ("kms.sqlite3", "kms.sqlite3.root-key"):
+        (backup / name).write_bytes((tmp_path / name).read_bytes())
+    (backup / "kms.sqlite3.root-key").chmod(0o600)
+    from kmslab import LocalKMS
+
+    with LocalKMS(store=backup / "kms.sqlite3") as local:
+        assert sorted(k["KeyId"] for k in local.call("ListKeys")["Keys"]) == sorted(ids)
+        assert local.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"kept"
+
+
+def test_a_deleted_lock_file_does_not_let_a_second_server_in(tmp_path: Path) -> None:
+    store = tmp_path / "kms.sqlite3"
+    with _serve(store) as (proc, url):
+        _client(url).create_key()
+        (tmp_path / "kms.sqlite3.lock").unlink()
+        second = subprocess.run(
+            [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
+            capture_output=True,
+            text=True,
+            env=_env(),
+            timeout=_DEADLINE,
+        )
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert second.stderr.startswith(f"kmslab serve: The store {store} is in use")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=_DEADLINE)
+
+
+def _break(store: Path, how: str) -> None:
+    import sqlite3
+
+    from kmslab import LocalKMS
+
+    with LocalKMS(store=store) as local:
+        for _ in range(40):
+            local.call("CreateKey")
+    root = store.with_name(store.name + ".root-key")
+    if how == "empty":
+        store.write_bytes(b"")
+    elif how == "damaged":
+        data = bytearray(store.read_bytes())
+        for page in range(4096, len(data), 4096):
+            data[page : page + 100] = b"\xa5" * 100
+        store.write_bytes(bytes(data))
+    elif how == "symlink":
+        root.rename(store.with_name("elsewhere"))
+        root.symlink_to(store.with_name("elsewhere"))
+    elif how == "directory":
+        root.unlink()
+        root.mkdir()
+    elif how == "row":
+        db = sqlite3.connect(store)
+        db.execute("UPDATE keys SET doc = '[1,2]'")
+        db.commit()
+        db.close()
+
+
+@pytest.mark.parametrize("how", ["empty", "damaged", "symlink", "directory", "row"])
+def test_a_store_that_cannot_open_is_one_line_and_status_2(tmp_path: Path, how: str) -> None:
+    store = tmp_path / "kms.sqlite3"
+    _break(store, how)
+    out = subprocess.run(
+        [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=_DEADLINE,
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("kmslab serve: ") and out.stderr.count("\n") == 1, out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""

@@ -10,6 +10,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 __all__ = ["LATEST", "Clock"]
@@ -33,6 +34,9 @@ class Clock:
             raise ValueError(f"a clock cannot start after {LATEST.date().isoformat()}")
         self._frozen = frozen_at
         self._offset = timedelta(0)
+        #: Called with this clock after each :meth:`advance` (a store saves the clock then,
+        #: so a notebook killed before ``close()`` keeps the time it was moved to).
+        self.listeners: list[Callable[[Clock], None]] = []
 
     def now(self) -> datetime:
         base = self._frozen if self._frozen is not None else datetime.now(timezone.utc)
@@ -57,6 +61,8 @@ class Clock:
                 "from it (rotation, deletion, expiry) must stay within the year 9999"
             )
         self._offset += step
+        for listener in list(self.listeners):
+            listener(self)
 
     def state(self) -> tuple[datetime | None, timedelta]:
         """(the frozen time or None, the offset): what a store keeps to restore this clock."""

@@ -8,7 +8,10 @@ and exit with status 2, as argparse does for bad arguments.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+from types import FrameType
 
 from kmslab.exceptions import ServerStartError, StoreError
 from kmslab.kms import LocalKMS
@@ -83,8 +86,15 @@ def _print_identities(kms: LocalKMS) -> None:
         print(f"    AWS_ACCESS_KEY_ID={principal.access_key_id}  {principal.caller_arn}")
 
 
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """``kill`` (SIGTERM) stops the server as Ctrl-C does: the store is closed cleanly (its
+    WAL checkpointed into the database file, its lock released). A second one kills."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
-    """``kmslab serve``: serve until Ctrl-C."""
+    """``kmslab serve``: serve until Ctrl-C or SIGTERM."""
     try:
         server = _start(args)
     except ServerStartError as exc:
@@ -107,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  export AWS_ENDPOINT_URL_KMS={server.url}")
     _print_identities(server.kms)
     sys.stdout.flush()
+    if threading.current_thread() is threading.main_thread():  # signals go to the main thread
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

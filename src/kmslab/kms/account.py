@@ -7,9 +7,13 @@ them, and one store (SQLite, :mod:`kmslab.kms.store`) keeps every Region's keys.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import os
 import threading
+import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from kmslab.clock import Clock
@@ -27,6 +31,44 @@ log = logging.getLogger(__name__)
 
 #: The account id of the local KMS: AWS's documentation example account.
 DEFAULT_ACCOUNT = "111122223333"
+
+#: Accounts with a store open, closed when the interpreter exits (a notebook kernel that is
+#: restarted or shut down, a script that ends) so their clock is saved and the database
+#: checkpointed even without ``close()``. Weak: it keeps no account alive.
+_WITH_STORE: weakref.WeakSet[Account] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    accounts = list(_WITH_STORE)
+    stores = {id(a.store): a.store for a in accounts if a.store is not None}
+    for account in accounts:
+        try:
+            account.close()
+        except Exception as exc:  # the others still close; the last commit is kept anyway
+            log.warning("store: could not close at exit (%s)", type(exc).__name__)
+    for store in stores.values():  # shared stores (Store.open by the caller) too
+        try:
+            store.close()
+        except Exception as exc:
+            log.warning("store: could not close at exit (%s)", type(exc).__name__)
+
+
+def _clock_saver(account: Account) -> Callable[[Clock], None]:
+    """A clock listener that commits the account's clock once it is advanced; it holds the
+    account weakly (the clock must not keep it alive)."""
+    ref = weakref.ref(account)
+
+    def save(clock: Clock) -> None:
+        owner = ref()
+        if owner is None or owner.store is None:
+            return
+        # full: a save with nothing else changed writes the clock only when asked to (reads
+        # never write). A failure is logged by save(); the next call or close() saves it.
+        with owner.lock, contextlib.suppress(KMSInternalException):
+            owner.save(full=True)
+
+    return save
 
 
 class Account:
@@ -76,6 +118,9 @@ class Account:
             except BaseException:
                 self.close()
                 raise
+            self._clock_listener = _clock_saver(self)
+            self.clock.listeners.append(self._clock_listener)
+            _WITH_STORE.add(self)
 
     def _attach(self, kms: LocalKMS) -> None:
         """Load a new Region's keys from the store; the first Region loads all the others."""
@@ -150,6 +195,10 @@ class Account:
             try:
                 self.save(full=True)  # the clock, and what changed outside calls
             finally:
+                _WITH_STORE.discard(self)
+                listener = getattr(self, "_clock_listener", None)
+                if listener in self.clock.listeners:
+                    self.clock.listeners.remove(listener)
                 for kms in self.regions.values():
                     kms.store = None
                 store.release(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -16,7 +17,7 @@ from kmslab.exceptions import StoreError
 from kmslab.kms.keys import Material
 from kmslab.kms.keystores import CustomKeyStore
 from kmslab.kms.keystores.cloudhsm import Cluster
-from kmslab.kms.store.codec import Codec
+from kmslab.kms.store.codec import STORED_CLASSES, Codec, _class, _class_name
 from kmslab.kms.store.sealing import RootKey
 
 _leaves = (
@@ -173,3 +174,75 @@ def test_a_sealed_field_changed_in_place_is_sealed_again(tmp_path: Any) -> None:
     fourth = codec.dumps("cluster-a", cluster)
     assert fourth != third and codec.loads(fourth, "cluster-a").keys["list"] == [b"a", b"b"]
     assert codec.dumps("cluster-a", cluster) == fourth  # unchanged: the same seal
+
+
+def test_every_stored_class_is_where_its_entry_says() -> None:
+    """Each stable name resolves to its class, and the class's name maps back to it: a
+    class that moved needs its new location in STORED_CLASSES (stores still open)."""
+    for name, location in STORED_CLASSES.items():
+        cls = _class(name)
+        assert f"{cls.__module__}:{cls.__qualname__}" == location
+        assert _class_name(cls) == name
+        assert _class(location) is cls  # the legacy spelling of a class that has not moved
+
+
+def test_legacy_module_names_of_known_classes_load(tmp_path: Any) -> None:
+    """Documents written before stable names name a class by "module:qualname", wherever
+    it lived then (WrappingParams was in kms.ops.lifecycle)."""
+    from kmslab.kms.ops.imports import WrappingParams
+
+    assert _class("kmslab.kms.ops.lifecycle:WrappingParams") is WrappingParams
+    codec = Codec(RootKey.open_or_create(tmp_path / "root"))
+    material = Material("m" * 64, b"\x01", datetime(2030, 1, 1, tzinfo=timezone.utc), source="X")
+    doc = json.loads(codec.dumps("k", {"m": material}))
+    assert doc["m"]["$obj"] == "Material"
+    doc["m"]["$obj"] = "kmslab.kms.some_old_module:Material"
+    assert codec.loads(json.dumps(doc), "k")["m"].source == "X"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("subprocess:Popen", "outside kmslab"),
+        ("os:system", "outside kmslab"),
+        ("Popen", "does not have"),
+        ("kmslab.kms.keys:NotAClass", "does not have"),
+        ("kmslab.kms.keys:SEALED", "does not have"),
+        ("kmslab.cli:main", "does not have"),
+    ],
+)
+def test_unknown_class_names_are_refused(name: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        Codec(sealer=None).loads(json.dumps({"$obj": name, "f": {}}), "k")
+
+
+def test_a_class_without_a_stable_name_is_not_written() -> None:
+    @dataclasses.dataclass
+    class Unregistered:
+        x: int = 1
+
+    with pytest.raises(StoreError, match="no stable name"):
+        Codec(sealer=None).dumps("k", Unregistered())
+
+
+def test_every_class_the_scenarios_write_has_a_stable_name(
+    store_path: Any, scenario: Any, keystore_scenario: Any, xks_proxy: Any
+) -> None:
+    """Every state-changing operation and every custom key store record: the documents
+    name classes only by stable names, each of STORED_CLASSES."""
+    import re
+    import sqlite3
+
+    from kmslab.kms import LocalKMS
+
+    with LocalKMS(store=store_path) as kms:
+        scenario(kms)
+        keystore_scenario(kms, xks_proxy)
+    db = sqlite3.connect(store_path)
+    names: set[str] = set()
+    for table in ("keys", "aliases", "grants", "clusters", "key_stores", "xks_routes"):
+        for (doc,) in db.execute(f"SELECT doc FROM {table}"):
+            names |= set(re.findall(r'"\$(?:obj|enum|ref)":"([^"]*)"', doc))
+    db.close()
+    assert names and names <= set(STORED_CLASSES)
+    assert {"Key", "Material", "Grant", "WrappingParams", "Cluster", "CustomKeyStore"} <= names

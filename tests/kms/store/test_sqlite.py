@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +208,50 @@ def test_the_lock_goes_with_a_killed_owner(store_path: Path) -> None:
         assert kms.call("DescribeKey", KeyId=out.stdout.strip())["KeyMetadata"]["Enabled"]
 
 
+@pytest.mark.parametrize("ending", ["exit", "os._exit"])
+def test_a_store_left_open_keeps_its_clock(store_path: Path, ending: str) -> None:
+    """A notebook: advance the clock 30 days, then the kernel exits without close(). At a
+    normal exit an atexit hook closes the store; even a killed process (os._exit: no hooks)
+    kept the clock, committed when it was advanced."""
+    code = textwrap.dedent(f"""
+        import os
+        from kmslab import LocalKMS
+        kms = LocalKMS(store={str(store_path)!r})
+        key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+        kms.call("ScheduleKeyDeletion", KeyId=key_id, PendingWindowInDays=7)
+        kept = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+        print(key_id, kept, kms.clock.now().isoformat(), flush=True)
+        kms.clock.advance(days=30)
+        if {ending!r} == "os._exit":
+            os._exit(0)
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    key_id, kept, before = out.stdout.split()
+    with LocalKMS(store=store_path) as kms:
+        assert kms.clock.now() - datetime.fromisoformat(before) >= timedelta(days=30)
+        assert [k["KeyId"] for k in kms.call("ListKeys")["Keys"]] == [kept]
+        assert key_id not in kms.keys
+    if ending == "exit":  # closed: checkpointed into the database file, the WAL gone
+        assert not store_path.with_name(store_path.name + "-wal").exists()
+
+
+def test_the_exit_hook_keeps_no_store_alive(store_path: Path) -> None:
+    import gc
+    import weakref
+
+    kms = LocalKMS(store=store_path)
+    kms.call("CreateKey")
+    gone = weakref.ref(kms.aws_account)
+    del kms
+    gc.collect()
+    assert gone() is None
+    gc.collect()
+    with LocalKMS(store=store_path) as again:  # its lock went with it
+        assert len(again.call("ListKeys")["Keys"]) == 1
+
+
 def test_regions_share_a_store_without_mixing(store_path: Path) -> None:
     with LocalKMS(store=store_path) as east:
         west = east.aws_account.region("us-west-2")
@@ -313,6 +358,54 @@ def test_an_import_token_outlives_a_restart(store_path: Path, known_material: by
     with LocalKMS(store=store_path) as kms:
         assert kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
         assert kms.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"x"
+
+
+def test_a_store_naming_classes_by_their_old_modules_opens(
+    store_path: Path, known_material: bytes
+) -> None:
+    """Stores written before stable class names name each class by "module:qualname", and
+    WrappingParams has moved since (kms.ops.lifecycle -> kms.ops.imports)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    with LocalKMS(store=store_path) as kms:
+        key_id = kms.call("CreateKey", Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+        params = kms.call(
+            "GetParametersForImport",
+            KeyId=key_id,
+            WrappingKeySpec="RSA_2048",
+            WrappingAlgorithm="RSAES_OAEP_SHA_256",
+        )
+        other = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+    db = sqlite3.connect(store_path)
+    legacy = {
+        '"$obj":"WrappingParams"': '"$obj":"kmslab.kms.ops.lifecycle:WrappingParams"',
+        '"$obj":"Key"': '"$obj":"kmslab.kms.keys:Key"',
+        '"$obj":"Material"': '"$obj":"kmslab.kms.keys:Material"',
+    }
+    for row_id, doc in db.execute("SELECT id, doc FROM keys").fetchall():
+        for new, old in legacy.items():
+            doc = doc.replace(new, old)
+        db.execute("UPDATE keys SET doc = ? WHERE id = ?", (doc, row_id))
+    db.commit()
+    docs = db.execute("SELECT group_concat(doc) FROM keys").fetchone()[0]
+    assert "ops.lifecycle:WrappingParams" in docs
+    db.close()
+    oaep = padding.OAEP(padding.MGF1(hashes.SHA256()), hashes.SHA256(), None)
+    public = serialization.load_der_public_key(params["PublicKey"])
+    wrapped = public.encrypt(known_material, oaep)  # type: ignore[union-attr]
+    with LocalKMS(store=store_path) as kms:
+        blob = kms.call("Encrypt", KeyId=other, Plaintext=b"x")["CiphertextBlob"]
+        kms.call(  # the token of before: its WrappingParams was read by its old name
+            "ImportKeyMaterial",
+            KeyId=key_id,
+            ImportToken=params["ImportToken"],
+            EncryptedKeyMaterial=wrapped,
+            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+        )
+    with LocalKMS(store=store_path) as kms:  # written back with the stable names
+        assert kms.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"x"
+        assert kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
 
 
 def test_grant_tokens_and_retirable_grants_outlive_a_restart(store_path: Path) -> None:

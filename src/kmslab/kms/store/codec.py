@@ -5,12 +5,14 @@
 >>> codec.loads(codec.dumps("key-id", {"when": b"\\x00\\x01", "n": (1, 2)}), "key-id")
 {'when': b'\\x00\\x01', 'n': (1, 2)}
 
-A dataclass instance becomes ``{"$obj": "module:Class", "f": {field: value}}`` with every
+A dataclass instance becomes ``{"$obj": "Class", "f": {field: value}}`` (``Class`` its
+stable name in :data:`STORED_CLASSES`, whatever module holds it) with every
 field that ``__init__`` takes except those starting with ``_`` (caches rebuilt on use), so a
 field added to :class:`~kmslab.kms.keys.Key` (or to any dataclass it holds) is saved and
 loaded with no change here; a field the class no longer has is dropped on load, and one the
-document lacks takes the class's default. Only classes of the ``kmslab`` package are ever
-rebuilt from a document.
+document lacks takes the class's default. Only the classes of :data:`STORED_CLASSES` are
+ever rebuilt from a document; a new class that a document may hold needs an entry there
+(writing one without it is refused).
 
 Secrets are sealed, never written in the clear: a field declared with ``repr=False`` (the
 convention for what must not be shown) whose value is bytes or a key object is sealed with
@@ -40,6 +42,7 @@ import importlib
 import json
 import logging
 import weakref
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,7 +52,7 @@ from kmslab.exceptions import StoreError
 from kmslab.kms.keys import SEALED
 from kmslab.kms.store.sealing import RootKey
 
-__all__ = ["Codec", "StoredRef"]
+__all__ = ["STORED_CLASSES", "Codec", "Shape", "StoredRef", "stored"]
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +74,32 @@ class StoredRef:
     region: str | None
 
 
+#: What a document must hold to be loaded: (its description, a test of the loaded value).
+Shape = tuple[str, Callable[[Any], bool]]
+
+
+def stored(name: str, *, many: bool = False) -> Shape:
+    """The :data:`Shape` of an instance (``many``: a list) of the stored class ``name``."""
+    if many:
+        return (
+            f"a list of {name}",
+            lambda v: isinstance(v, list) and all(isinstance(x, _class(name)) for x in v),
+        )
+    return f"a {name}", lambda v: isinstance(v, _class(name))
+
+
 class Codec:
     """Turns documents into JSON text and back, sealing secrets with ``sealer``.
 
     ``sealer`` None refuses to write a secret (a document without secrets needs none).
     """
 
-    def __init__(self, sealer: RootKey | None, *, refs: tuple[type, ...] = ()) -> None:
+    def __init__(
+        self, sealer: RootKey | None, *, refs: tuple[type, ...] = (), name: str = "The store"
+    ) -> None:
         self.sealer = sealer
+        #: How errors name the store ("The store PATH").
+        self.name = name
         #: Classes saved as documents of their own: met inside another document (a
         #: multi-Region key's related keys), they are written as a :class:`StoredRef`.
         self.refs = refs
@@ -240,17 +261,25 @@ class Codec:
 
     # -- reading -------------------------------------------------------------------------
 
-    def loads(self, text: str, doc_id: str) -> Any:
-        """The value :meth:`dumps` wrote; :class:`StoreError` if it cannot be rebuilt."""
+    def loads(self, text: str, doc_id: str, shape: Shape | None = None, *, table: str = "") -> Any:
+        """The value :meth:`dumps` wrote; :class:`StoreError` if it cannot be rebuilt or
+        (with ``shape``) is not what the record must hold. ``table``: named in errors."""
+        where = f"{doc_id} (table {table})" if table else doc_id
         try:
-            return self._decode(json.loads(text), doc_id, "")
+            value = self._decode(json.loads(text), doc_id, "")
         except StoreError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise StoreError(
-                f"The store's record {doc_id} is damaged ({type(exc).__name__}); it cannot be "
-                "loaded."
+                f"{self.name}: its record {where} is damaged ({type(exc).__name__}); it cannot "
+                "be loaded."
             ) from None
+        if shape is not None and not shape[1](value):
+            raise StoreError(
+                f"{self.name}: its record {where} is damaged (it holds a "
+                f"{type(value).__name__}, not {shape[0]}); it cannot be loaded."
+            )
+        return value
 
     def _decode(self, value: Any, doc: str, path: str) -> Any:
         if isinstance(value, list):
@@ -307,8 +336,8 @@ class Codec:
             obj = cls(**kwargs)
         except TypeError as exc:
             raise StoreError(
-                f"The store holds a {cls.__name__} in {doc} that this kmslab cannot rebuild "
-                f"({exc}); a schema migration is missing."
+                f"{self.name} holds a {cls.__name__} in {doc} that this kmslab cannot "
+                f"rebuild ({exc}); a schema migration is missing."
             ) from None
         for name, raw in stored.items():  # remember the seals, so an unchanged save reuses them
             if isinstance(raw, dict) and "$sealed" in raw and name in kwargs:
@@ -375,20 +404,53 @@ def _saved_fields(cls: type) -> tuple[str, tuple[tuple[str, bool, bool], ...]]:
     return _class_name(cls), fields
 
 
+#: Every class the store writes, by the stable name its documents carry (``"$obj"``,
+#: ``"$enum"``, ``"$ref"``), -> where the class lives now (``"module:qualname"``). The
+#: name never changes: a class that moves or is renamed gets a new location here, and
+#: stores written before still open. Only these modules are ever imported to read a
+#: document. A document written before these names existed names a class by its
+#: ``"module:qualname"`` then; it is read by its qualname, which is its stable name here
+#: (``"kmslab.kms.ops.lifecycle:WrappingParams"`` -> ``"WrappingParams"``).
+STORED_CLASSES: dict[str, str] = {
+    "Key": "kmslab.kms.keys:Key",
+    "Material": "kmslab.kms.keys:Material",
+    "MultiRegionSet": "kmslab.kms.keys:MultiRegionSet",
+    "Grant": "kmslab.kms.ops.grants:Grant",
+    "WrappingParams": "kmslab.kms.ops.imports:WrappingParams",
+    "CustomKeyStore": "kmslab.kms.keystores:CustomKeyStore",
+    "Cluster": "kmslab.kms.keystores.cloudhsm:Cluster",
+    "Hsm": "kmslab.kms.keystores.cloudhsm:Hsm",
+}
+
+
+@functools.cache
 def _class_name(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
+    """The stable name of ``cls`` in :data:`STORED_CLASSES`; StoreError if it has none."""
+    where = f"{cls.__module__}:{cls.__qualname__}"
+    for name, location in STORED_CLASSES.items():
+        if location == where:
+            return name
+    raise StoreError(
+        f"The store has no stable name for the class {where}; add it to STORED_CLASSES in "
+        f"{__name__}."
+    )
 
 
 def _class(name: str) -> Any:
-    """A kmslab class named by :func:`_class_name`; nothing outside kmslab is ever loaded."""
-    module, _, qualname = name.partition(":")
-    if not (module == "kmslab" or module.startswith("kmslab.")):
+    """The class a document names: a stable name of :data:`STORED_CLASSES`, or the legacy
+    ``"module:qualname"`` of one of them. Nothing else is ever imported."""
+    if not isinstance(name, str):
+        raise StoreError(f"The store names a class by a {type(name).__name__}; refused.")
+    module, colon, qualname = name.partition(":")
+    if colon and not (module == "kmslab" or module.startswith("kmslab.")):
         raise StoreError(f"The store names a class outside kmslab ({name}); refused.")
+    location = STORED_CLASSES.get(qualname if colon else name)
+    if location is None:
+        raise StoreError(f"The store names a class this kmslab does not have ({name}).")
+    module, _, qualname = location.partition(":")
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise StoreError(f"The store names a class this kmslab does not have ({name}).")
+        obj = getattr(obj, part)  # a location of STORED_CLASSES: a test checks each
     if not (
         isinstance(obj, type) and (dataclasses.is_dataclass(obj) or issubclass(obj, enum.Enum))
     ):

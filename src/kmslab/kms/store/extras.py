@@ -48,6 +48,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kmslab.kms.store.codec import Shape, stored
+
 if TYPE_CHECKING:
     from kmslab.kms.iam import IAM
     from kmslab.kms.service import LocalKMS
@@ -60,14 +62,15 @@ class Collection:
     """One table of records of a Region beside its keys.
 
     ``table``: its table in the store (schema v3); ``held``: the LocalKMS's dict (id ->
-    record) that it is saved from and loaded into; ``by_calls``: KMS calls change its
-    records (a call whose save fails puts them back as committed, see
-    :meth:`~kmslab.kms.store.Store.reload`); the others change only outside calls, and
-    what was not committed stays for the next save.
+    record) that it is saved from and loaded into; ``shape``: what each record must be;
+    ``by_calls``: KMS calls change its records (a call whose save fails puts them back as
+    committed, see :meth:`~kmslab.kms.store.Store.reload`); the others change only outside
+    calls, and what was not committed stays for the next save.
     """
 
     table: str
     held: Callable[[LocalKMS], dict[str, Any]]
+    shape: Shape
     by_calls: bool = True
 
 
@@ -87,9 +90,9 @@ def _routes(kms: LocalKMS) -> dict[str, Any]:
 #: cluster too (CreateKey in a CloudHSM key store adds key material to it); proxy routes
 #: change only by assignment in Python.
 COLLECTIONS: tuple[Collection, ...] = (
-    Collection("clusters", _clusters),
-    Collection("key_stores", _key_stores),
-    Collection("xks_routes", _routes, by_calls=False),
+    Collection("clusters", _clusters, stored("Cluster")),
+    Collection("key_stores", _key_stores, stored("CustomKeyStore")),
+    Collection("xks_routes", _routes, ("a URL", lambda v: isinstance(v, str)), by_calls=False),
 )
 
 

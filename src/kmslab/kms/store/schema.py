@@ -121,6 +121,7 @@ def migrate(db: sqlite3.Connection, target: int = SCHEMA_VERSION) -> tuple[int, 
             db.execute(f"PRAGMA user_version = {version}")
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+            db.execute("ROLLBACK")
         raise
     return found, max(found, target)

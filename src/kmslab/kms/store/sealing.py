@@ -19,6 +19,7 @@ onto another key or another version does not open. AES-256-GCM (NIST SP 800-38D)
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -58,26 +59,47 @@ class RootKey:
         """Read the root key at ``path``; create it (0600, O_EXCL) if absent and ``create``.
 
         Raises :class:`StoreError` if the file is readable or writable by group or others,
-        or is missing while ``create`` is false.
+        is a symbolic link or not a regular file, or is missing while ``create`` is false;
+        OSError if it cannot be read (permissions).
         """
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except FileNotFoundError:
-            if not create:
-                raise StoreError(
-                    f"The root key file {path} is missing. The store's key material is sealed "
-                    "under it and cannot be opened without it; restore the file from where "
-                    "you keep its backup."
-                ) from None
-            return cls._create(path)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                if isinstance(exc, FileNotFoundError):
+                    return cls._missing(path, create)
+                raise
+            # O_NOFOLLOW: a link could make the store seal under a file someone else keeps.
+            raise StoreError(
+                f"The root key file {path} is a symbolic link; kmslab reads only the file "
+                "itself (a link could point the store at a key kept elsewhere). Replace the "
+                "link with the file it points to."
+            ) from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # checked before fdopen, which refuses a directory
+            os.close(fd)
+            what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise StoreError(
+                f"The root key file {path} is {what}; move it away and put the store's "
+                "root key file there."
+            )
         with os.fdopen(fd, "rb") as file:
-            mode = os.fstat(file.fileno()).st_mode
             if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
                 raise StoreError(
                     f"The root key file {path} may be read or changed by other users "
                     f"(mode {stat.S_IMODE(mode):o}). Run: chmod 600 {path}"
                 )
             return cls(file.read(ROOT_KEY_BYTES + 1), path)
+
+    @classmethod
+    def _missing(cls, path: Path, create: bool) -> RootKey:
+        if not create:
+            raise StoreError(
+                f"The root key file {path} is missing. The store's key material is sealed "
+                "under it and cannot be opened without it; restore the file from where "
+                "you keep its backup."
+            )
+        return cls._create(path)
 
     @classmethod
     def _create(cls, path: Path) -> RootKey:
@@ -88,10 +110,14 @@ class RootKey:
             path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
         )
         try:
-            os.write(fd, key)
+            if os.write(fd, key) != ROOT_KEY_BYTES:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
             os.fsync(fd)
-        finally:
+        except BaseException:
             os.close(fd)
+            path.unlink(missing_ok=True)  # never a short root key left behind
+            raise
+        os.close(fd)
         return cls(key, path)
 
     def seal(self, aad: bytes, plaintext: bytes) -> bytes:

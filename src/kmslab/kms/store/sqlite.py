@@ -18,9 +18,18 @@ each commit one append and one fsync, instead of rewriting pages in place.
 
 Files, for a store at ``PATH``: ``PATH`` (the database, plus SQLite's ``PATH-wal`` and
 ``PATH-shm``), ``PATH.root-key`` (32 random bytes, mode 0600: key material is sealed under
-it, see :mod:`~kmslab.kms.store.sealing`) and ``PATH.lock`` (who owns the store, see
-:mod:`~kmslab.kms.store.lock`). Keep the root key file with the database (and back both up
-together): without it the key material cannot be opened.
+it, see :mod:`~kmslab.kms.store.sealing`) and ``PATH.lock`` (who owns the store; the lock
+itself is held on ``PATH``, see :mod:`~kmslab.kms.store.lock`). Keep the root key file with
+the database (and back both up together): without it the key material cannot be opened.
+While a store is open, recent commits may be only in ``PATH-wal``; ``close()`` moves them
+into ``PATH`` (a checkpoint). So back up a closed store's ``PATH`` and ``PATH.root-key``, or
+an open one's ``PATH``, ``PATH-wal`` and ``PATH.root-key`` together, or use ``sqlite3 PATH
+".backup COPY"``.
+
+Opening refuses, in one line saying what to do (:class:`~kmslab.exceptions.StoreError`),
+files it cannot use (permissions, a read-only file system, a damaged database, a root key
+that is a link or a directory) and a database that is empty or gone while its root key is
+still there: making a new store in its place would lose its keys without a word.
 
 Each state-changing call is one transaction: :meth:`Store.save` writes the keys, aliases
 and grants the call changed (and the clock), the records beside them that differ from
@@ -33,17 +42,20 @@ call changes nothing, and no key it made appears later.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kmslab.exceptions import KMSError, StoreError
 from kmslab.kms.keys import Key
-from kmslab.kms.store.codec import Codec
+from kmslab.kms.store.codec import Codec, Shape, stored
 from kmslab.kms.store.extras import COLLECTIONS, IamState, iam_doc, iam_state, restore_iam
 from kmslab.kms.store.lock import OwnerLock
 from kmslab.kms.store.schema import migrate
@@ -61,6 +73,16 @@ KMS_SECRETS = ("_grant_token_key",)
 #: The name of the meta row that proves the root key belongs to this database.
 _ROOT_CHECK = "root-key-check"
 _ROOT_CHECK_TEXT = b"kmslab root key check"
+#: What a row of keys, aliases and grants must hold (an alias: its ListAliases entry).
+_KEY = stored("Key")
+_GRANTS = stored("Grant", many=True)
+_ALIAS: Shape = (
+    "an alias entry",
+    lambda v: (
+        isinstance(v, dict)
+        and all(isinstance(v.get(k), str) for k in ("AliasName", "AliasArn", "TargetKeyId"))
+    ),
+)
 
 
 class Store:
@@ -76,7 +98,7 @@ class Store:
         self._db: sqlite3.Connection | None = db
         self._root = root
         self._lock = lock
-        self._codec = Codec(root, refs=(Key,))
+        self._codec = Codec(root, refs=(Key,), name=f"The store {path}")
         self._clocks: dict[str, Any] = {}
         self._secrets: dict[tuple[str, str, str], Any] = {}
         self._accounts: set[str] = set()
@@ -98,53 +120,69 @@ class Store:
         """Open (or create) the store at ``path``: lock it, read its root key, migrate it.
 
         Raises :class:`~kmslab.exceptions.StoreLockedError` if another process (or another
-        open Store) owns it, :class:`~kmslab.exceptions.StoreError` if its root key is
-        missing or not its own, or its schema is newer than this kmslab.
+        open Store) owns it, :class:`~kmslab.exceptions.StoreError` (one line saying what
+        to do) if its root key is missing or not its own, its schema is newer than this
+        kmslab, the database is empty or gone while its root key is there, or a file
+        cannot be used (permissions, a read-only file system, damage).
         """
         path = Path(path).expanduser().absolute()
         if path.is_dir():
             raise StoreError(f"The store path {path} is a directory; give a file name in it.")
         if not path.parent.is_dir():
             raise StoreError(f"The folder of the store {path} does not exist.")
-        lock = OwnerLock.acquire(path.with_name(path.name + ".lock"), path)
+        root_path = path.with_name(path.name + ".root-key")
+        if not os.path.lexists(path) and os.path.lexists(root_path):
+            raise _lost(path, root_path, was_there=False)  # before making anything
         try:
-            existed = path.exists() and path.stat().st_size > 0
-            root = RootKey.open_or_create(
-                path.with_name(path.name + ".root-key"), create=not existed
-            )
-            if not path.exists():
-                # Owner-only from the start (SQLite gives its -wal and -shm files the same
-                # mode): the database holds no key bytes, but tags and policies are the
-                # learner's own.
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            was_there = path.exists()
+            lock = OwnerLock.acquire(path)  # creates the database file (0600) if absent
+        except OSError as exc:
+            raise _os_error(exc, path) from None
+        try:
+            empty = path.stat().st_size == 0 and _size(path.with_name(path.name + "-wal")) == 0
+            if empty and os.path.lexists(root_path):
+                raise _lost(path, root_path, was_there)
+            made_root = empty and not os.path.lexists(root_path)
+            root = RootKey.open_or_create(root_path, create=empty)
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             try:
                 store = cls(path, db, root, lock)
                 store._prepare()
             except BaseException:
                 db.close()
+                if made_root:  # a new store that could not be made (a full disk): undo it
+                    _unmake(path, root_path, was_there)
                 raise
-        except BaseException:
-            lock.release()
+        except BaseException as exc:
+            lock.release()  # after SQLite closed: see OwnerLock.release
+            if isinstance(exc, OSError):
+                raise _os_error(exc, path) from None
+            if isinstance(exc, sqlite3.Error):
+                raise _sqlite_error(exc, path) from None
             raise
         return store
 
     def _prepare(self) -> None:
         db = self._connection()
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a commit is on disk before the call answers (NORMAL would survive a
-            # process crash but could lose the last commits on power loss).
-            db.execute("PRAGMA synchronous=FULL")
-            self.migrated = migrate(db)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a kmslab store ({exc}).") from None
+        db.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before the call answers (NORMAL would survive a
+        # process crash but could lose the last commits on power loss).
+        db.execute("PRAGMA synchronous=FULL")
+        self.migrated = migrate(db)
         row = db.execute("SELECT value FROM meta WHERE name = ?", (_ROOT_CHECK,)).fetchone()
         if row is None:
             check = self._root.seal(_ROOT_CHECK.encode(), _ROOT_CHECK_TEXT)
             db.execute("INSERT INTO meta VALUES (?, ?)", (_ROOT_CHECK, check.hex()))
         elif self._root.open(_ROOT_CHECK.encode(), bytes.fromhex(row[0])) != _ROOT_CHECK_TEXT:
             raise StoreError(f"The root key {self._root.path} is not the key of {self.path}.")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Loading: an SQLite error (a damaged page met only now) is one StoreError."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _sqlite_error(exc, self.path) from None
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -166,7 +204,7 @@ class Store:
 
         Raises :class:`StoreError` if another open Account already has that id here.
         """
-        with self._mutex:
+        with self._mutex, self._reading():
             if account.id in self._accounts:
                 raise StoreError(
                     f"The store {self.path} is already open for account {account.id}; use "
@@ -195,7 +233,8 @@ class Store:
                     restore_iam(account.iam, row[0])
                 except (ValueError, KeyError, TypeError, KMSError):
                     raise StoreError(
-                        f"The store's IAM record of account {account.id} is damaged; it "
+                        f"The store {self.path}: its IAM record of account {account.id} is "
+                        "damaged; it "
                         "cannot be loaded."
                     ) from None
                 self._iam[account.id] = iam_state(account.iam)
@@ -207,7 +246,7 @@ class Store:
 
     def regions(self, account_id: str) -> list[str]:
         """The Regions of an account that hold something in the store."""
-        with self._mutex:
+        with self._mutex, self._reading():
             tables = ["keys", "aliases", *(c.table for c in COLLECTIONS)]
             # Table names come from this module and COLLECTIONS, never from input.
             query = " UNION ".join(f"SELECT region FROM {t} WHERE account = ?" for t in tables)
@@ -220,7 +259,7 @@ class Store:
         """Load one Region's keys, aliases, grants, secrets, custom key stores, CloudHSM
         clusters and proxy routes from the store into ``kms``."""
         scope = (kms.account, kms.region)
-        with self._mutex:
+        with self._mutex, self._reading():
             db = self._connection()
             loads = self._codec.loads
             for collection in COLLECTIONS:
@@ -230,25 +269,27 @@ class Store:
                     "WHERE account = ? AND region = ? ORDER BY rowid",
                     scope,
                 ):
-                    collection.held(kms)[item_id] = loads(doc, item_id)
+                    collection.held(kms)[item_id] = loads(
+                        doc, item_id, collection.shape, table=collection.table
+                    )
                     saved[item_id] = doc
                 self._extras[(collection.table, *scope)] = saved
             keys = [
-                loads(doc, key_id)
+                loads(doc, key_id, _KEY, table="keys")
                 for key_id, doc in db.execute(
                     "SELECT id, doc FROM keys WHERE account = ? AND region = ? ORDER BY rowid",
                     scope,
                 )
             ]
             aliases = [
-                loads(doc, name)
+                loads(doc, name, _ALIAS, table="aliases")
                 for name, doc in db.execute(
                     "SELECT name, doc FROM aliases WHERE account = ? AND region = ? ORDER BY rowid",
                     scope,
                 )
             ]
             grants = {
-                key_id: loads(doc, key_id)
+                key_id: loads(doc, key_id, _GRANTS, table="grants")
                 for key_id, doc in db.execute(
                     "SELECT key_id, doc FROM grants WHERE account = ? AND region = ? "
                     "ORDER BY rowid",
@@ -356,7 +397,8 @@ class Store:
                     )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk)
+                    db.execute("ROLLBACK")
                 raise
             self._clocks[account.id] = clock
             for scope, _, _, _, secrets in writes:
@@ -489,6 +531,90 @@ def _write(
             db.execute(delete, (*scope, name))
         else:
             db.execute(upsert, (*scope, name, doc))
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _unmake(path: Path, root_path: Path, was_there: bool) -> None:
+    """Remove what a failed creation of a store made, so the next open starts afresh
+    instead of finding a root key beside an empty database (see :func:`_lost`)."""
+    with contextlib.suppress(OSError):
+        for name in ("-wal", "-shm"):
+            path.with_name(path.name + name).unlink(missing_ok=True)
+        if was_there:
+            os.truncate(path, 0)  # the learner's (empty) file: left empty
+        else:
+            path.unlink(missing_ok=True)
+        root_path.unlink(missing_ok=True)
+
+
+def _lost(path: Path, root_path: Path, was_there: bool) -> StoreError:
+    """The database is gone or empty while its root key is there: its keys would be lost
+    without a word if a new store were made in its place."""
+    state = "is empty" if was_there else "does not exist"
+    return StoreError(
+        f"The store {path} {state} but its root key {root_path} exists: the keys it held are "
+        f"not there. Restore {path.name} from a backup (with its -wal file, if you have "
+        f"one), or delete {root_path.name} to start afresh with an empty store."
+    )
+
+
+#: Why the operating system refused one of the store's files (errno) -> what it means and
+#: what to do; others say the system's own words.
+_OS_ADVICE: dict[int, str] = {
+    errno.EACCES: "permission denied: run kmslab as the user who owns the store's files "
+    "and folder, or choose a store path you may write",
+    errno.EPERM: "operation not permitted: run kmslab as the user who owns the store's "
+    "files and folder, or choose a store path you may write",
+    errno.EROFS: "the file system is read-only: choose a store path on a writable one",
+    errno.ENOSPC: "the disk is full: free some space",
+    errno.EDQUOT: "the disk quota is exceeded: free some space",
+    errno.EISDIR: "it is a directory, not a file: move it away",
+    errno.ELOOP: "it is a symbolic link, which kmslab does not follow there: replace the "
+    "link with the file it points to",
+}
+
+#: SQLite's error (the name's prefix: SQLITE_IOERR_WRITE is SQLITE_IOERR) -> what to do.
+_SQLITE_ADVICE: dict[str, str] = {
+    "SQLITE_CORRUPT": "it is damaged or not a kmslab store: restore it from a backup, or "
+    "move it away to start a new store",
+    "SQLITE_NOTADB": "it is not a kmslab store (not an SQLite database): give another "
+    "path, or move it away",
+    "SQLITE_READONLY": "it cannot be written (its file, its folder or the file system is "
+    "read-only): run kmslab as the owner of the files, or choose a writable store path",
+    "SQLITE_CANTOPEN": "it cannot be opened: check that its folder is writable by you",
+    "SQLITE_PERM": "permission denied: run kmslab as the user who owns the store's files",
+    "SQLITE_FULL": "the disk is full: free some space",
+    "SQLITE_IOERR": "the disk reported an error: check the disk, or restore the store "
+    "from a backup",
+    "SQLITE_BUSY": "another program holds a lock on it (a sqlite3 shell?): close that "
+    "program first",
+}
+
+
+def _os_error(exc: OSError, path: Path) -> StoreError:
+    """One line for an OSError met opening the store: the file and what to do (a
+    StoreError, an OSError too, is already that line)."""
+    if isinstance(exc, StoreError):
+        return exc
+    advice = _OS_ADVICE.get(exc.errno or 0) or (exc.strerror or type(exc).__name__)
+    where = exc.filename if exc.filename is not None else path
+    return StoreError(f"The store {path} cannot be opened: {where}: {advice}.")
+
+
+def _sqlite_error(exc: sqlite3.Error, path: Path) -> StoreError:
+    """One line for an SQLite error met opening or loading the store."""
+    name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
+    advice = next(
+        (text for prefix, text in _SQLITE_ADVICE.items() if name.startswith(prefix)),
+        "it is damaged or not a kmslab store",
+    )
+    return StoreError(f"The store {path} cannot be opened ({exc}): {advice}.")
 
 
 def _secret_name(scope: tuple[str, str], name: str) -> str:

@@ -1,0 +1,288 @@
+"""A store that cannot be opened says why in one line (a StoreError), never a traceback;
+a database that lost its keys is refused, not silently replaced; one owner at a time."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kmslab.exceptions import StoreError, StoreLockedError
+from kmslab.kms import LocalKMS
+from kmslab.kms.store import Store
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and flock")
+
+
+def _make(path: Path, keys: int = 1) -> list[str]:
+    with LocalKMS(store=path) as kms:
+        return [kms.call("CreateKey")["KeyMetadata"]["KeyId"] for _ in range(keys)]
+
+
+def _refused(path: Path) -> str:
+    """The one-line message opening ``path`` gives (it must be a StoreError)."""
+    with pytest.raises(StoreError) as info:
+        LocalKMS(store=path)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message
+    return message
+
+
+# -- as a user the files refuse ------------------------------------------------------------
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A folder another user can reach (pytest's tmp_path is private to its owner)."""
+    folder = Path(tempfile.mkdtemp(prefix="kmslab-store-"))
+    folder.chmod(0o755)
+    yield folder
+    subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+def _as_another_user(action: Callable[[], str]) -> str:
+    """``action()`` run as a user the files do not belong to: as root (which permissions
+    do not stop), in a forked child that becomes ``nobody`` (the interpreter may live where
+    nobody cannot read it, so the child does not exec; what it needs is imported already);
+    otherwise in this process. Returns its result or ``ExceptionName: message``."""
+    _make(Path(tempfile.mkdtemp()) / "warm.sqlite3")  # every lazy import done before the fork
+    if os.geteuid() != 0:
+        try:
+            return action()
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+    import pwd
+
+    nobody = pwd.getpwnam("nobody")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+            out = action()
+        except BaseException as exc:
+            out = f"{type(exc).__name__}: {exc}"
+        os.write(write, out.encode())
+        os._exit(0)
+    os.close(write)
+    chunks = []
+    while chunk := os.read(read, 65536):
+        chunks.append(chunk)
+    os.close(read)
+    os.waitpid(pid, 0)
+    return b"".join(chunks).decode()
+
+
+def _open_as_other(path: Path) -> str:
+    def action() -> str:
+        LocalKMS(store=path).close()
+        return "opened"
+
+    return _as_another_user(action)
+
+
+def test_a_folder_that_is_not_writable(shared_dir: Path) -> None:
+    out = _open_as_other(shared_dir / "new.sqlite3")
+    assert out.startswith("StoreError: ") and "\n" not in out, out
+    assert "permission denied" in out and "new.sqlite3" in out
+
+
+def test_a_store_of_another_user(shared_dir: Path) -> None:
+    _make(shared_dir / "k.sqlite3")
+    out = _open_as_other(shared_dir / "k.sqlite3")
+    assert out.startswith("StoreError: ") and "permission denied" in out, out
+
+
+def test_a_root_key_that_cannot_be_read(shared_dir: Path) -> None:
+    path = shared_dir / "k.sqlite3"
+    _make(path)
+    if os.geteuid() == 0:  # the folder, database and lock are nobody's; the root key not
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+        for name in ("", "-wal", "-shm", ".lock"):
+            if os.path.exists(f"{path}{name}"):
+                os.chown(f"{path}{name}", nobody.pw_uid, nobody.pw_gid)
+        os.chown(shared_dir, nobody.pw_uid, nobody.pw_gid)
+    else:
+        path.with_name("k.sqlite3.root-key").chmod(0o000)
+    out = _open_as_other(path)
+    assert out.startswith("StoreError: ") and "\n" not in out, out
+    assert "k.sqlite3.root-key: permission denied" in out
+
+
+def test_a_read_only_file_system(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EROFS (a read-only mount): os.open fails as the kernel would."""
+    real_open = os.open
+
+    def read_only(path: str | os.PathLike[str], flags: int, *args: int) -> int:
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", read_only)
+    assert "the file system is read-only" in _refused(store_path)
+
+
+# -- the root key file -------------------------------------------------------------------
+
+
+def test_a_root_key_that_is_a_symbolic_link_is_refused(store_path: Path) -> None:
+    _make(store_path)
+    root = store_path.with_name(store_path.name + ".root-key")
+    elsewhere = store_path.with_name("elsewhere")
+    root.rename(elsewhere)
+    root.symlink_to(elsewhere)
+    message = _refused(store_path)
+    assert "is a symbolic link" in message and "Replace the link" in message
+
+
+def test_a_root_key_that_is_a_directory_is_refused(store_path: Path) -> None:
+    _make(store_path)
+    root = store_path.with_name(store_path.name + ".root-key")
+    root.unlink()
+    root.mkdir(mode=0o700)
+    assert "is a directory" in _refused(store_path)
+
+
+# -- the database ------------------------------------------------------------------------
+
+
+def test_a_damaged_database_is_refused(store_path: Path) -> None:
+    _make(store_path, keys=40)
+    data = bytearray(store_path.read_bytes())
+    assert len(data) > 3 * 4096
+    for page in range(4096, len(data), 4096):  # every page but the header
+        data[page : page + 100] = b"\xa5" * 100
+    store_path.write_bytes(bytes(data))
+    message = _refused(store_path)
+    assert "malformed" in message and "restore it from a backup" in message
+    assert _refused(store_path) == message  # the lock was released
+
+
+@pytest.mark.parametrize("doc", ["{}", "[1,2]", '"text"', "null", '{"$obj": "Grant", "f": {}}'])
+def test_a_key_row_of_the_wrong_shape_is_refused_by_name(store_path: Path, doc: str) -> None:
+    (key_id,) = _make(store_path)
+    db = sqlite3.connect(store_path)
+    db.execute("UPDATE keys SET doc = ? WHERE id = ?", (doc, key_id))
+    db.commit()
+    db.close()
+    message = _refused(store_path)
+    assert f"record {key_id} (table keys) is damaged" in message or (
+        f"holds a Grant in {key_id}" in message
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "doc"), [("aliases", "{}"), ("aliases", '{"AliasName": 1}'), ("grants", "[1]")]
+)
+def test_alias_and_grant_rows_of_the_wrong_shape_are_refused(
+    store_path: Path, table: str, doc: str
+) -> None:
+    with LocalKMS(store=store_path) as kms:
+        key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+        kms.call("CreateAlias", AliasName="alias/a", TargetKeyId=key_id)
+        kms.call(
+            "CreateGrant",
+            KeyId=key_id,
+            GranteePrincipal="arn:aws:iam::111122223333:role/r",
+            Operations=["Decrypt"],
+        )
+    db = sqlite3.connect(store_path)
+    db.execute(f"UPDATE {table} SET doc = ?", (doc,))
+    db.commit()
+    db.close()
+    assert f"(table {table}) is damaged" in _refused(store_path)
+
+
+@pytest.mark.parametrize("how", ["truncated", "deleted"])
+def test_a_database_gone_while_its_root_key_stays_is_refused(store_path: Path, how: str) -> None:
+    _make(store_path)
+    if how == "truncated":
+        store_path.write_bytes(b"")
+    for name in (store_path.name, f"{store_path.name}-wal", f"{store_path.name}-shm"):
+        if how == "deleted" and (store_path.parent / name).exists():
+            (store_path.parent / name).unlink()
+    message = _refused(store_path)
+    state = "is empty" if how == "truncated" else "does not exist"
+    assert f"{store_path} {state} but its root key {store_path}.root-key exists" in message
+    assert (
+        "Restore kms.sqlite3 from a backup" in message and "delete kms.sqlite3.root-key" in message
+    )
+    assert _refused(store_path) == message  # nothing was made in its place
+    assert store_path.exists() == (how == "truncated")
+
+
+def test_a_new_store_and_an_empty_file_without_root_key_open(store_path: Path) -> None:
+    _make(store_path)  # neither file: a new store
+    other = store_path.with_name("touched.sqlite3")
+    other.touch()  # an empty file (touch PATH) and no root key: a new store too
+    (key_id,) = _make(other)
+    with LocalKMS(store=other) as kms:
+        assert kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]["Enabled"]
+
+
+# -- one owner -----------------------------------------------------------------------------
+
+
+def test_deleting_the_lock_file_does_not_make_a_second_owner(store_path: Path) -> None:
+    with LocalKMS(store=store_path) as kms:
+        kms.call("CreateKey")
+        lock_file = store_path.with_name(store_path.name + ".lock")
+        lock_file.unlink()  # it looks stale: it stays after every clean stop
+        code = (
+            "from kmslab import LocalKMS\n"
+            "from kmslab.exceptions import StoreLockedError\n"
+            "try:\n"
+            f"    LocalKMS(store={str(store_path)!r})\n"
+            "except StoreLockedError as exc:\n"
+            "    print('locked', exc)\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        )
+        assert out.stdout.startswith("locked The store"), out.stdout + out.stderr
+        with pytest.raises(StoreLockedError, match="already open in this process"):
+            LocalKMS(store=store_path)  # in this process too
+        # The refused attempts dropped none of SQLite's locks: the owner still writes.
+        kms.call("CreateKey")
+    with LocalKMS(store=store_path) as again:
+        assert len(again.call("ListKeys")["Keys"]) == 2
+
+
+def test_an_older_kmslab_holding_only_the_lock_file_is_respected(store_path: Path) -> None:
+    import fcntl
+
+    _make(store_path)
+    lock_file = store_path.with_name(store_path.name + ".lock")
+    with open(lock_file, "r+") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(StoreLockedError):
+            Store.open(store_path)
+    Store.open(store_path).close()
+
+
+def test_a_new_store_that_cannot_be_made_leaves_nothing_behind(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fills up while a new store is made: the root key made for it goes too,
+    so the next open makes a new store (not "empty but its root key exists")."""
+    from kmslab.kms.store import sqlite as store_sqlite
+
+    def full(db: sqlite3.Connection) -> tuple[int, int]:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store_sqlite, "migrate", full)
+        _refused(store_path)
+    assert sorted(p.name for p in store_path.parent.iterdir()) == ["kms.sqlite3.lock"]
+    _make(store_path)
