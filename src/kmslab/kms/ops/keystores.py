@@ -300,7 +300,8 @@ def describe_custom_key_stores(kms: LocalKMS, p: Params) -> Params:
         stores = [s for s in stores if s.name == name]
         if not stores:
             raise CustomKeyStoreNotFoundException()
-    entries = [(f"{s.number:012d}", s.entry()) for s in stores]
+    # Sorted by creation number (saved with each store, so markers survive a restart).
+    entries = sorted(((f"{s.number:012d}", s.entry()) for s in stores), key=lambda e: e[0])
     chunk, extra = page_sorted(
         "DescribeCustomKeyStores", entries, p, lambda e: e[0], default_limit=1000
     )
