@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from kmslab.kms.index import AliasTable, Numbering, SequencedTable, SortedNames
 
@@ -20,6 +19,7 @@ class Item:
 
     value: Any
     number: int = 0
+
 
 ops = st.lists(
     st.tuples(st.sampled_from(["set", "del", "pop", "setdefault"]), st.sampled_from("abcdefgh")),

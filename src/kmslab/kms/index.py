@@ -98,7 +98,9 @@ class SequencedTable(dict[str, V]):
 
     __slots__ = ("_key_at", "_numbers", "_order", "_seq")
 
-    def __init__(self, items: Iterable[tuple[str, V]] = (), numbers: Numbering | None = None) -> None:
+    def __init__(
+        self, items: Iterable[tuple[str, V]] = (), numbers: Numbering | None = None
+    ) -> None:
         super().__init__()
         self._numbers = numbers if numbers is not None else Numbering()
         self._seq: dict[str, int] = {}

@@ -6,9 +6,10 @@ strictly after that sort key, so an item that exists for the whole listing is re
 exactly once, whatever else is created or deleted between pages. Every sort key is saved
 with its item (a creation number of the Region, a name, a tag key, a material's place in
 its key's history), so a marker means the same position after the store is reopened.
-Version 1 markers held numbers of one process's counter: they are refused, not misread. (AWS documents markers as
-opaque: "Use this value for the Marker parameter in a subsequent request", API Reference,
-ListKeys; its format is not documented, so this one is kmslab's own.)
+Version 1 markers held numbers of one process's counter: they are refused, not misread.
+(AWS documents markers as opaque: "Use this value for the Marker parameter in a subsequent
+request", API Reference, ListKeys; its format is not documented, so this one is kmslab's
+own.)
 
 >>> chunk, extra = page_sorted("ListResourceTags", ["a", "b", "c"], {"Limit": 2}, str)
 >>> chunk, extra["Truncated"]

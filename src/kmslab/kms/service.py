@@ -421,8 +421,8 @@ class LocalKMS:
         """
         keys = list(keys)
         every = [g for key_grants in grants.values() for g in key_grants]
-        for item in (*keys, *every):
-            self.numbers.saw(item.number)
+        for number in [key.number for key in keys] + [g.number for g in every]:
+            self.numbers.saw(number)
         unnumbered = [key.id for key in keys if not key.number]
         for key in keys:
             self.keys[key.id] = key
