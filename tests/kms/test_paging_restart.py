@@ -290,6 +290,22 @@ def test_the_testers_list_grants_example(tmp_path: Path) -> None:
         assert [g["GrantId"] for g in rest["Grants"]] == grants[3:] and rest["Truncated"] is False
 
 
+def test_numbers_of_deleted_items_are_not_given_again_after_a_restart(tmp_path: Path) -> None:
+    """The marker names key 1; keys 1 and 2 are deleted; after the restart a new key must
+    not take their numbers (it would sort before the marker and be skipped)."""
+    path = tmp_path / "kms.sqlite3"
+    kms = _open(path)
+    ids = [kms.call("CreateKey")["KeyMetadata"]["KeyId"] for _ in range(3)]
+    page = kms.call("ListKeys", Limit=2)
+    _delete_key(kms, ids[1])
+    _delete_key(kms, ids[2])
+    kms.close()
+    with _open(path) as again:
+        new = again.call("CreateKey")["KeyMetadata"]["KeyId"]
+        rest = again.call("ListKeys", Marker=page["NextMarker"])
+        assert [k["KeyId"] for k in rest["Keys"]] == [new]
+
+
 def test_a_second_local_kms_in_the_same_process_reads_the_same_markers(tmp_path: Path) -> None:
     """Numbers are the Region's, not the process's: creating keys in another LocalKMS in
     between moves nothing."""

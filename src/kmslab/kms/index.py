@@ -77,6 +77,11 @@ class Numbering:
         self._next += 1
         return n
 
+    @property
+    def next(self) -> int:
+        """The number :meth:`take` gives next (what a store keeps, so none is reused)."""
+        return self._next
+
     def saw(self, n: int) -> None:
         """Number ``n`` exists: later numbers are larger."""
         if n >= self._next:
