@@ -280,7 +280,10 @@ def create_custom_key_store(kms: LocalKMS, p: Params) -> Params:
         store = _new_cloudhsm(kms, p, name)
     else:
         store = _new_xks(kms, p, name)
-    store.number = max((s.number for s in kms.key_stores.values()), default=0) + 1
+    # A creation number of the Region (kept by the store): never one a deleted store had, so
+    # a DescribeCustomKeyStores marker naming that store never skips a new one.
+    kms.numbers.saw(max((s.number for s in kms.key_stores.values()), default=0))
+    store.number = kms.numbers.take()
     kms.key_stores[store.id] = store
     return {"CustomKeyStoreId": store.id}
 

@@ -24,9 +24,9 @@ together): without it the key material cannot be opened.
 
 Each state-changing call is one transaction: :meth:`Store.save` writes the keys, aliases
 and grants the call changed (and the clock, and each Region's next creation number, so a
-number given to a deleted key or grant is never given again), the records beside them that differ from
-what was committed (custom key stores, CloudHSM clusters, proxy routes, IAM: see
-:mod:`~kmslab.kms.store.extras`), and commits before the call answers.
+number a deleted key or grant had is never given again), the records beside them that
+differ from what was committed (custom key stores, CloudHSM clusters, proxy routes, IAM:
+see :mod:`~kmslab.kms.store.extras`), and commits before the call answers.
 """
 
 from __future__ import annotations
