@@ -246,7 +246,7 @@ class Codec:
             return self._decode(json.loads(text), doc_id, "")
         except StoreError:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
             raise StoreError(
                 f"The store's record {doc_id} is damaged ({type(exc).__name__}); it cannot be "
                 "loaded."
