@@ -3,12 +3,23 @@ changing them keeps the index in step, and resuming after a removed entry works.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmslab.kms.index import AliasTable, SequencedTable, SortedNames
+from kmslab.kms.index import AliasTable, Numbering, SequencedTable, SortedNames
+
+
+@dataclass
+class Item:
+    """A numbered entry, as keys and grants are."""
+
+    value: Any
+    number: int = 0
+
 
 ops = st.lists(
     st.tuples(st.sampled_from(["set", "del", "pop", "setdefault"]), st.sampled_from("abcdefgh")),
@@ -19,22 +30,23 @@ ops = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(ops)
 def test_sequenced_table_keeps_insertion_order_through_any_changes(changes: list[Any]) -> None:
-    table: SequencedTable[int] = SequencedTable()
+    table: SequencedTable[Item] = SequencedTable()
     model: dict[str, int] = {}
     for i, (op, key) in enumerate(changes):
         if op == "set":
-            table[key] = i
+            table[key] = Item(i)
             model[key] = i
         elif op == "setdefault":
-            assert table.setdefault(key, i) == model.setdefault(key, i)
+            assert table.setdefault(key, Item(i)).value == model.setdefault(key, i)
         elif key in model:
             if op == "del":
                 del table[key]
             else:
-                assert table.pop(key) == model[key]
+                assert table.pop(key).value == model[key]
             del model[key]
-    assert dict(table) == model
-    assert [v for _, v in table.after(None)] == list(model.values())
+    assert {k: v.value for k, v in table.items()} == model
+    assert [v.value for _, v in table.after(None)] == list(model.values())
+    assert all(v.number == n for n, v in table.after(None))
     # Resuming after any number, present or not, gives exactly the later entries.
     numbers = [n for n, _ in table.after(None)]
     for cut in [0, *numbers]:
@@ -42,15 +54,33 @@ def test_sequenced_table_keeps_insertion_order_through_any_changes(changes: list
 
 
 def test_resume_after_a_removed_entry() -> None:
-    table: SequencedTable[str] = SequencedTable([("a", "1"), ("b", "2"), ("c", "3")])
+    table: SequencedTable[Item] = SequencedTable([(k, Item(k)) for k in "abc"])
     after_b = table.seq("b")
     del table["b"]
-    table["d"] = "4"
-    assert [v for _, v in table.after(after_b)] == ["3", "4"]
-    table["a"] = "replaced"  # replacing keeps the place
-    assert [v for _, v in table.after(None)] == ["replaced", "3", "4"]
+    table["d"] = Item("d")
+    assert [v.value for _, v in table.after(after_b)] == ["c", "d"]
+    table["a"] = Item("replaced")  # replacing keeps the place
+    assert [v.value for _, v in table.after(None)] == ["replaced", "c", "d"]
     table.clear()
     assert list(table.after(None)) == []
+
+
+def test_numbered_entries_keep_their_numbers_and_the_numbering_moves_past_them() -> None:
+    """What a store reload does: entries arrive with numbers, in any order; new ones
+    continue after the largest; a second table indexes the same entries by them."""
+    numbers = Numbering()
+    table: SequencedTable[Item] = SequencedTable(
+        [("c", Item("c", 7)), ("a", Item("a", 2)), ("b", Item("b", 5))], numbers=numbers
+    )
+    assert [v.value for _, v in table.after(None)] == ["a", "b", "c"]
+    assert [v.value for _, v in table.after(3)] == ["b", "c"]
+    table["d"] = fresh = Item("d")
+    assert fresh.number == 8 and numbers.take() == 9
+    index: SequencedTable[Item] = SequencedTable([("d", fresh), ("a", table["a"])])
+    assert [n for n, _ in index.after(None)] == [2, 8]
+    with pytest.raises(ValueError):
+        table["e"] = Item("e", 5)  # "b"'s number
+    assert "e" not in table and [n for n, _ in table.after(None)] == [2, 5, 7, 8]
 
 
 def test_sorted_names() -> None:

@@ -183,6 +183,9 @@ class Key:
     custom_key_store_id: str | None = None
     #: The external key behind a key in an external key store (its XksKeyConfiguration Id).
     xks_key_id: str | None = None
+    #: Creation number in its Region (kmslab.kms.index.Numbering; 0 until the Region's key
+    #: table gives it one): the order ListKeys pages in, saved so markers survive restarts.
+    number: int = 0
     _public_der: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:

@@ -1,11 +1,15 @@
 """Limit/Marker paging for every List operation: opaque markers that resume after an item.
 
 A marker names the operation that made it and the sort key of the last item returned:
-base64url of ``{"v": 1, "op": "ListKeys", "after": <sort key>}``. The next page starts
+base64url of ``{"v": 2, "op": "ListKeys", "after": <sort key>}``. The next page starts
 strictly after that sort key, so an item that exists for the whole listing is returned
-exactly once, whatever else is created or deleted between pages. (AWS documents markers as
-opaque: "Use this value for the Marker parameter in a subsequent request", API Reference,
-ListKeys; its format is not documented, so this one is kmslab's own.)
+exactly once, whatever else is created or deleted between pages. Every sort key is saved
+with its item (a creation number of the Region, a name, a tag key, a material's place in
+its key's history), so a marker means the same position after the store is reopened.
+Version 1 markers held numbers of one process's counter: they are refused, not misread.
+(AWS documents markers as opaque: "Use this value for the Marker parameter in a subsequent
+request", API Reference, ListKeys; its format is not documented, so this one is kmslab's
+own.)
 
 >>> chunk, extra = page_sorted("ListResourceTags", ["a", "b", "c"], {"Limit": 2}, str)
 >>> chunk, extra["Truncated"]
@@ -32,7 +36,7 @@ __all__ = ["decode_marker", "encode_marker", "page_iter", "page_sorted"]
 T = TypeVar("T")
 Params = dict[str, Any]
 
-_VERSION = 1
+_VERSION = 2  # 1: sort keys from a process-wide counter (meaningless after a restart)
 
 
 def encode_marker(operation: str, after: int | str) -> str:

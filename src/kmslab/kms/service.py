@@ -51,7 +51,7 @@ from kmslab.kms.access import Access
 from kmslab.kms.account import DEFAULT_ACCOUNT, Account
 from kmslab.kms.failures import KEY_MEMBERS, LIVE, MAX_FAILURES, Failure, new_request_id, summary
 from kmslab.kms.iam import IAM
-from kmslab.kms.index import AliasTable, SequencedTable
+from kmslab.kms.index import AliasTable, Numbering, SequencedTable
 from kmslab.kms.keys import Key
 from kmslab.kms.keystores import CustomKeyStore
 from kmslab.kms.keystores.cloudhsm import Clusters
@@ -133,8 +133,11 @@ class LocalKMS:
         self.account = aws_account.id
         self.aws_account = aws_account
         self.clock = aws_account.clock
+        #: The creation numbers of this Region's keys and grants (each saved with its key or
+        #: grant): the order ListKeys, ListGrants and ListRetirableGrants page in.
+        self.numbers = Numbering()
         #: Key id -> key, in creation order; ListKeys pages from it (:meth:`keys_after`).
-        self.keys: SequencedTable[Key] = SequencedTable()
+        self.keys: SequencedTable[Key] = SequencedTable(numbers=self.numbers)
         #: Alias name -> alias, indexed by name and by target key (:class:`AliasTable`).
         self.aliases = AliasTable()
         #: Key id -> grant id -> grant (kmslab.kms.ops.grants); a key's grants go with the key.
@@ -451,16 +454,35 @@ class LocalKMS:
     ) -> None:
         """Put keys, aliases and grants read from a store back, then :meth:`rebuild_indexes`.
 
-        Keys come in creation order (ListKeys pages in it); aliases index their target key.
+        Keys and each key's grants come in the order they were saved in (creation order).
+        Each keeps its saved creation number, and new ones continue after the largest, so a
+        marker means the same position after a restart. Keys and grants saved before
+        numbers were (number 0) are numbered now, after the others, in their saved order
+        (grants by creation date, as ListRetirableGrants was ordered), and saved with their
+        numbers at the next save (the store is unchanged until then, so a restart before it
+        numbers them the same way again). Aliases index their target key.
         """
+        keys = list(keys)
+        every = [g for key_grants in grants.values() for g in key_grants]
+        for number in [key.number for key in keys] + [g.number for g in every]:
+            self.numbers.saw(number)
+        unnumbered = [key.id for key in keys if not key.number]
         for key in keys:
             self.keys[key.id] = key
         for alias in aliases:
             self.aliases[alias["AliasName"]] = alias
+        late = [g for g in every if not g.number]
+        for grant in sorted(late, key=lambda g: g.created):  # stable: saved order kept
+            grant.number = self.numbers.take()
         for key_id, key_grants in grants.items():
-            self.grants[key_id] = SequencedTable((grant.id, grant) for grant in key_grants)
+            self.grants[key_id] = SequencedTable(
+                ((grant.id, grant) for grant in key_grants), numbers=self.numbers
+            )
         for seq, _ in self.keys.after(self._saved_seq):  # what was loaded is saved already
             self._saved_seq = seq
+        if self.store is not None:  # numbered now: saved with their numbers
+            self._changed_keys.update(unnumbered)
+            self._changed_grants.update(g.key_id for g in late)
         self.rebuild_indexes()
 
     def rebuild_indexes(self) -> None:
@@ -470,7 +492,7 @@ class LocalKMS:
         """
         self.retirable, self.grant_names = {}, {}
         every = [g for table in self.grants.values() for g in table.values()]
-        for grant in sorted(every, key=lambda g: g.created):  # stable: same-time grants keep order
+        for grant in every:  # the retirable index orders them by number
             self.index_grant(grant)
         self._timers, self._timer_at = [], {}
         for key in self.keys.values():

@@ -143,6 +143,10 @@ class Grant:
     #: stored: each one names its grant and is authenticated (:func:`_token`), so a named
     #: grant requested 10,000 times still costs one Grant.
     issued: int = 0
+    #: Creation number in its Region (kmslab.kms.index.Numbering; 0 until the key's grant
+    #: table gives it one): the order ListGrants and ListRetirableGrants page in, saved
+    #: with the grant so markers survive restarts.
+    number: int = 0
 
     def allows(self, operation: str, encryption_context: dict[str, str] | None) -> bool:
         """Whether this grant allows ``operation`` (a grant operation such as "Decrypt" or
@@ -327,7 +331,10 @@ GRANT_TOKENS["lookup"] = _by_token  # kmslab.kms.access checks GrantTokens with 
 
 
 def _add(kms: LocalKMS, grant: Grant) -> None:
-    kms.grants.setdefault(grant.key_id, SequencedTable())[grant.id] = grant
+    table = kms.grants.get(grant.key_id)
+    if table is None:
+        table = kms.grants[grant.key_id] = SequencedTable(numbers=kms.numbers)
+    table[grant.id] = grant
     kms.index_grant(grant)
 
 

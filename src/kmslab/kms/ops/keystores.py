@@ -280,7 +280,10 @@ def create_custom_key_store(kms: LocalKMS, p: Params) -> Params:
         store = _new_cloudhsm(kms, p, name)
     else:
         store = _new_xks(kms, p, name)
-    store.number = max((s.number for s in kms.key_stores.values()), default=0) + 1
+    # A creation number of the Region (kept by the store): never one a deleted store had, so
+    # a DescribeCustomKeyStores marker naming that store never skips a new one.
+    kms.numbers.saw(max((s.number for s in kms.key_stores.values()), default=0))
+    store.number = kms.numbers.take()
     kms.key_stores[store.id] = store
     return {"CustomKeyStoreId": store.id}
 
@@ -300,7 +303,8 @@ def describe_custom_key_stores(kms: LocalKMS, p: Params) -> Params:
         stores = [s for s in stores if s.name == name]
         if not stores:
             raise CustomKeyStoreNotFoundException()
-    entries = [(f"{s.number:012d}", s.entry()) for s in stores]
+    # Sorted by creation number (saved with each store, so markers survive a restart).
+    entries = sorted(((f"{s.number:012d}", s.entry()) for s in stores), key=lambda e: e[0])
     chunk, extra = page_sorted(
         "DescribeCustomKeyStores", entries, p, lambda e: e[0], default_limit=1000
     )

@@ -269,7 +269,7 @@ class Codec:
             value = self._decode(json.loads(text), doc_id, "")
         except StoreError:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
             raise StoreError(
                 f"{self.name}: its record {where} is damaged ({type(exc).__name__}); it cannot "
                 "be loaded."

@@ -32,9 +32,10 @@ that is a link or a directory) and a database that is empty or gone while its ro
 still there: making a new store in its place would lose its keys without a word.
 
 Each state-changing call is one transaction: :meth:`Store.save` writes the keys, aliases
-and grants the call changed (and the clock), the records beside them that differ from
-what was committed (custom key stores, CloudHSM clusters, proxy routes, IAM: see
-:mod:`~kmslab.kms.store.extras`), and commits before the call answers. A read writes
+and grants the call changed (and the clock, and each Region's next creation number, so a
+number a deleted key or grant had is never given again), the records beside them that
+differ from what was committed (custom key stores, CloudHSM clusters, proxy routes, IAM:
+see :mod:`~kmslab.kms.store.extras`), and commits before the call answers. A read writes
 nothing. If the commit fails (a full disk), :meth:`Store.reload` puts back in memory what
 the database holds for everything the call changed, and the call fails: as in AWS, a failed
 call changes nothing, and no key it made appears later.
@@ -101,6 +102,8 @@ class Store:
         self._codec = Codec(root, refs=(Key,), name=f"The store {path}")
         self._clocks: dict[str, Any] = {}
         self._secrets: dict[tuple[str, str, str], Any] = {}
+        # (account, Region) -> the next creation number committed (kmslab.kms.index.Numbering).
+        self._numbers: dict[tuple[str, str], int] = {}
         self._accounts: set[str] = set()
         # (table, account, Region) -> id -> the document text committed (or loaded) for
         # each record beside the keys; a save writes only the ones whose text differs.
@@ -306,6 +309,14 @@ class Store:
                     )
                     setattr(kms, name, value)
                     self._secrets[(*scope, name)] = value
+            row = db.execute(
+                "SELECT value FROM meta WHERE name = ?", (_numbers_name(scope),)
+            ).fetchone()
+            if row is not None:
+                # Past every number given before, even to keys and grants since deleted: a
+                # marker that names one never meets a new item with the same number.
+                kms.numbers.saw(int(row[0]) - 1)
+                self._numbers[scope] = int(row[0])
         kms.restore(keys, aliases, grants)
 
     # -- saving --------------------------------------------------------------------------
@@ -354,6 +365,7 @@ class Store:
                             if (value := getattr(kms, name, None)) is not None
                             and self._secrets.get((*scope, name)) is not value
                         ],
+                        kms.numbers.next if kms.numbers.next != self._numbers.get(scope, 1) else 0,
                     )
                 )
             clock_moved = self._clocks.get(account.id) != clock
@@ -367,7 +379,12 @@ class Store:
             db = self._connection()
             db.execute("BEGIN IMMEDIATE")
             try:
-                for scope, key_rows, alias_rows, grant_rows, secrets in writes:
+                for scope, key_rows, alias_rows, grant_rows, secrets, numbers in writes:
+                    if numbers:
+                        db.execute(
+                            "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                            (_numbers_name(scope), str(numbers)),
+                        )
                     _write(db, "keys", "id", scope, key_rows)
                     _write(db, "aliases", "name", scope, alias_rows)
                     _write(db, "grants", "key_id", scope, grant_rows)
@@ -401,9 +418,11 @@ class Store:
                     db.execute("ROLLBACK")
                 raise
             self._clocks[account.id] = clock
-            for scope, _, _, _, secrets in writes:
+            for scope, _, _, _, secrets, numbers in writes:
                 for name, value in secrets:
                     self._secrets[(*scope, name)] = value
+                if numbers:
+                    self._numbers[scope] = numbers
             for where, rows in beside:
                 saved = self._extras.setdefault(where, {})
                 for item_id, doc in rows:
@@ -619,6 +638,11 @@ def _sqlite_error(exc: sqlite3.Error, path: Path) -> StoreError:
 
 def _secret_name(scope: tuple[str, str], name: str) -> str:
     return f"secret:{name}:{scope[0]}:{scope[1]}"
+
+
+def _numbers_name(scope: tuple[str, str]) -> str:
+    """The meta row of a Region's next creation number (absent: past the largest saved)."""
+    return f"numbers:{scope[0]}:{scope[1]}"
 
 
 def _clock_name(account_id: str) -> str:
