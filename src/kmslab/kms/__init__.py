@@ -10,7 +10,8 @@ What lives here: :mod:`~kmslab.kms.service` (:class:`LocalKMS`, one Region of an
 :mod:`~kmslab.kms.account` (:class:`Account`: its Regions, clock and store),
 :mod:`~kmslab.kms.registry` (the tables the operations fill: handlers, timers, hooks),
 :mod:`~kmslab.kms.checks` (how a LocalKMS finds a request's key and checks the
-operation's rules), :mod:`~kmslab.kms.failures` (failed requests, kept for
+operation's rules), :mod:`~kmslab.kms.restoring` (how it takes back what its store
+holds), :mod:`~kmslab.kms.failures` (failed requests, kept for
 ``kmslab.explain``),
 :mod:`~kmslab.kms.wire` (the AWS JSON 1.1 layer and validation against botocore's model),
 :mod:`~kmslab.kms.rules` (one row per operation: which key types

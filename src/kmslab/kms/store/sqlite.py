@@ -44,7 +44,6 @@ call changes nothing, and no key it made appears later.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import sqlite3
@@ -58,6 +57,7 @@ from kmslab.exceptions import KMSError, StoreError
 from kmslab.kms.keys import Key
 from kmslab.kms.store.codec import Codec, Shape, stored
 from kmslab.kms.store.extras import COLLECTIONS, IamState, iam_doc, iam_state, restore_iam
+from kmslab.kms.store.faults import file_size, lost_store, os_error, sqlite_error, unmake
 from kmslab.kms.store.lock import OwnerLock
 from kmslab.kms.store.schema import migrate
 from kmslab.kms.store.sealing import RootKey
@@ -135,16 +135,16 @@ class Store:
             raise StoreError(f"The folder of the store {path} does not exist.")
         root_path = path.with_name(path.name + ".root-key")
         if not os.path.lexists(path) and os.path.lexists(root_path):
-            raise _lost(path, root_path, was_there=False)  # before making anything
+            raise lost_store(path, root_path, was_there=False)  # before making anything
         try:
             was_there = path.exists()
             lock = OwnerLock.acquire(path)  # creates the database file (0600) if absent
         except OSError as exc:
-            raise _os_error(exc, path) from None
+            raise os_error(exc, path) from None
         try:
-            empty = path.stat().st_size == 0 and _size(path.with_name(path.name + "-wal")) == 0
+            empty = path.stat().st_size == 0 and file_size(path.with_name(path.name + "-wal")) == 0
             if empty and os.path.lexists(root_path):
-                raise _lost(path, root_path, was_there)
+                raise lost_store(path, root_path, was_there)
             made_root = empty and not os.path.lexists(root_path)
             root = RootKey.open_or_create(root_path, create=empty)
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -154,14 +154,14 @@ class Store:
             except BaseException:
                 db.close()
                 if made_root:  # a new store that could not be made (a full disk): undo it
-                    _unmake(path, root_path, was_there)
+                    unmake(path, root_path, was_there)
                 raise
         except BaseException as exc:
             lock.release()  # after SQLite closed: see OwnerLock.release
             if isinstance(exc, OSError):
-                raise _os_error(exc, path) from None
+                raise os_error(exc, path) from None
             if isinstance(exc, sqlite3.Error):
-                raise _sqlite_error(exc, path) from None
+                raise sqlite_error(exc, path) from None
             raise
         return store
 
@@ -185,7 +185,7 @@ class Store:
         try:
             yield
         except sqlite3.Error as exc:
-            raise _sqlite_error(exc, self.path) from None
+            raise sqlite_error(exc, self.path) from None
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -550,90 +550,6 @@ def _write(
             db.execute(delete, (*scope, name))
         else:
             db.execute(upsert, (*scope, name, doc))
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _unmake(path: Path, root_path: Path, was_there: bool) -> None:
-    """Remove what a failed creation of a store made, so the next open starts afresh
-    instead of finding a root key beside an empty database (see :func:`_lost`)."""
-    with contextlib.suppress(OSError):
-        for name in ("-wal", "-shm"):
-            path.with_name(path.name + name).unlink(missing_ok=True)
-        if was_there:
-            os.truncate(path, 0)  # the learner's (empty) file: left empty
-        else:
-            path.unlink(missing_ok=True)
-        root_path.unlink(missing_ok=True)
-
-
-def _lost(path: Path, root_path: Path, was_there: bool) -> StoreError:
-    """The database is gone or empty while its root key is there: its keys would be lost
-    without a word if a new store were made in its place."""
-    state = "is empty" if was_there else "does not exist"
-    return StoreError(
-        f"The store {path} {state} but its root key {root_path} exists: the keys it held are "
-        f"not there. Restore {path.name} from a backup (with its -wal file, if you have "
-        f"one), or delete {root_path.name} to start afresh with an empty store."
-    )
-
-
-#: Why the operating system refused one of the store's files (errno) -> what it means and
-#: what to do; others say the system's own words.
-_OS_ADVICE: dict[int, str] = {
-    errno.EACCES: "permission denied: run kmslab as the user who owns the store's files "
-    "and folder, or choose a store path you may write",
-    errno.EPERM: "operation not permitted: run kmslab as the user who owns the store's "
-    "files and folder, or choose a store path you may write",
-    errno.EROFS: "the file system is read-only: choose a store path on a writable one",
-    errno.ENOSPC: "the disk is full: free some space",
-    errno.EDQUOT: "the disk quota is exceeded: free some space",
-    errno.EISDIR: "it is a directory, not a file: move it away",
-    errno.ELOOP: "it is a symbolic link, which kmslab does not follow there: replace the "
-    "link with the file it points to",
-}
-
-#: SQLite's error (the name's prefix: SQLITE_IOERR_WRITE is SQLITE_IOERR) -> what to do.
-_SQLITE_ADVICE: dict[str, str] = {
-    "SQLITE_CORRUPT": "it is damaged or not a kmslab store: restore it from a backup, or "
-    "move it away to start a new store",
-    "SQLITE_NOTADB": "it is not a kmslab store (not an SQLite database): give another "
-    "path, or move it away",
-    "SQLITE_READONLY": "it cannot be written (its file, its folder or the file system is "
-    "read-only): run kmslab as the owner of the files, or choose a writable store path",
-    "SQLITE_CANTOPEN": "it cannot be opened: check that its folder is writable by you",
-    "SQLITE_PERM": "permission denied: run kmslab as the user who owns the store's files",
-    "SQLITE_FULL": "the disk is full: free some space",
-    "SQLITE_IOERR": "the disk reported an error: check the disk, or restore the store "
-    "from a backup",
-    "SQLITE_BUSY": "another program holds a lock on it (a sqlite3 shell?): close that "
-    "program first",
-}
-
-
-def _os_error(exc: OSError, path: Path) -> StoreError:
-    """One line for an OSError met opening the store: the file and what to do (a
-    StoreError, an OSError too, is already that line)."""
-    if isinstance(exc, StoreError):
-        return exc
-    advice = _OS_ADVICE.get(exc.errno or 0) or (exc.strerror or type(exc).__name__)
-    where = exc.filename if exc.filename is not None else path
-    return StoreError(f"The store {path} cannot be opened: {where}: {advice}.")
-
-
-def _sqlite_error(exc: sqlite3.Error, path: Path) -> StoreError:
-    """One line for an SQLite error met opening or loading the store."""
-    name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
-    advice = next(
-        (text for prefix, text in _SQLITE_ADVICE.items() if name.startswith(prefix)),
-        "it is damaged or not a kmslab store",
-    )
-    return StoreError(f"The store {path} cannot be opened ({exc}): {advice}.")
 
 
 def _secret_name(scope: tuple[str, str], name: str) -> str:
