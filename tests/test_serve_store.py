@@ -141,6 +141,7 @@ def test_served_key_stores_survive_a_restart_and_a_sigkill(tmp_path: Path) -> No
     served KMS reaches the same proxy; a disconnect answered before a SIGKILL is kept."""
     from kmslab import LocalKMS
     from kmslab.xks import XksProxy
+    from tests.kms.keystore_setup import cloudhsm_store, external_store
 
     store = tmp_path / "kms.sqlite3"
     proxy = XksProxy()
@@ -148,26 +149,8 @@ def test_served_key_stores_survive_a_restart_and_a_sigkill(tmp_path: Path) -> No
     proxy.start()
     try:
         with LocalKMS(store=store) as local:
-            cluster = local.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
-            hsm = local.call(
-                "CreateCustomKeyStore",
-                CustomKeyStoreName="hsm",
-                CloudHsmClusterId=cluster.id,
-                TrustAnchorCertificate=cluster.trust_anchor,
-                KeyStorePassword="kmsPswd",
-            )["CustomKeyStoreId"]
-            local.call("ConnectCustomKeyStore", CustomKeyStoreId=hsm)
-            local.xks_routes["https://xks.example.com"] = proxy.url
-            xks = local.call(
-                "CreateCustomKeyStore",
-                CustomKeyStoreName="xks",
-                CustomKeyStoreType="EXTERNAL_KEY_STORE",
-                XksProxyUriEndpoint="https://xks.example.com",
-                XksProxyUriPath=proxy.uri_path,
-                XksProxyAuthenticationCredential=proxy.authentication_credential,
-                XksProxyConnectivity="PUBLIC_ENDPOINT",
-            )["CustomKeyStoreId"]
-            local.call("ConnectCustomKeyStore", CustomKeyStoreId=xks)
+            hsm, _ = cloudhsm_store(local, connect=True)
+            xks = external_store(local, proxy, connect=True)
             blobs = {}
             for store_id, params in (
                 (hsm, {"Origin": "AWS_CLOUDHSM"}),

@@ -23,10 +23,10 @@ from hypothesis import strategies as st
 
 from kmslab.clock import Clock
 from kmslab.kms.service import LocalKMS
+from tests.kms.keystore_setup import cloudhsm_store
 
 START = datetime(2030, 1, 1, tzinfo=timezone.utc)
 PRINCIPAL = "arn:aws:iam::111122223333:role/app"
-PASSWORD = "kmsuser-password-1"
 
 
 def _open(path: Path) -> LocalKMS:
@@ -72,16 +72,7 @@ def _grant(kms: LocalKMS, key_id: str) -> str:
 
 
 def _key_store(kms: LocalKMS, name: str) -> str:
-    cluster = kms.cloudhsm.create(hsms=2, kmsuser_password=PASSWORD)
-    return str(
-        kms.call(
-            "CreateCustomKeyStore",
-            CustomKeyStoreName=name,
-            CloudHsmClusterId=cluster.id,
-            TrustAnchorCertificate=cluster.trust_anchor,
-            KeyStorePassword=PASSWORD,
-        )["CustomKeyStoreId"]
-    )
+    return cloudhsm_store(kms, name)[0]
 
 
 @dataclass

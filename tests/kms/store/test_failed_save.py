@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from kmslab.exceptions import KMSError, KMSInternalException
 from kmslab.kms import LocalKMS
 from kmslab.kms.store import Store
+from tests.kms.keystore_setup import cloudhsm_store
 
 from .conftest import snapshot
 from .test_properties import _STEPS as STEPS
@@ -209,15 +210,7 @@ def test_a_key_deleted_by_the_clock_comes_back_in_its_place_in_list_keys(
 def test_a_cloudhsm_key_that_fails_to_save_leaves_no_material_in_the_cluster(
     kms: LocalKMS, store_path: Path, full_disk: Callable[[LocalKMS], FullDisk]
 ) -> None:
-    cluster = kms.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
-    store = kms.call(
-        "CreateCustomKeyStore",
-        CustomKeyStoreName="hsm",
-        CloudHsmClusterId=cluster.id,
-        TrustAnchorCertificate=cluster.trust_anchor,
-        KeyStorePassword="kmsPswd",
-    )["CustomKeyStoreId"]
-    kms.call("ConnectCustomKeyStore", CustomKeyStoreId=store)
+    store, _ = cloudhsm_store(kms, connect=True)
     before = (rows(store_path), kms.call("DescribeCustomKeyStores"))
     disk = full_disk(kms)
     with pytest.raises(KMSInternalException):

@@ -14,6 +14,7 @@ from kmslab.kms import LocalKMS
 from kmslab.kms.keystores import xks_client
 from kmslab.kms.store.extras import COLLECTIONS
 from kmslab.xks import XksProxy
+from tests.kms.keystore_setup import cloudhsm_store
 
 Scenario = Callable[[LocalKMS, XksProxy], dict[str, Any]]
 Snap = Callable[[LocalKMS], dict[str, Any]]
@@ -115,14 +116,7 @@ def test_an_external_key_store_keeps_its_configuration_and_state(
 
 def test_a_deleted_key_store_stays_deleted(store_path: Path, aws_error: Any) -> None:
     with LocalKMS(store=store_path) as kms:
-        cluster = kms.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
-        store_id = kms.call(
-            "CreateCustomKeyStore",
-            CustomKeyStoreName="short-lived",
-            CloudHsmClusterId=cluster.id,
-            TrustAnchorCertificate=cluster.trust_anchor,
-            KeyStorePassword="kmsPswd",
-        )["CustomKeyStoreId"]
+        store_id, cluster = cloudhsm_store(kms, "short-lived")
     assert _rows(store_path, "key_stores") == [store_id]
     with LocalKMS(store=store_path) as kms:
         kms.call("DeleteCustomKeyStore", CustomKeyStoreId=store_id)
@@ -132,13 +126,7 @@ def test_a_deleted_key_store_stays_deleted(store_path: Path, aws_error: Any) -> 
         with aws_error("CustomKeyStoreNotFoundException"):
             again.call("DescribeCustomKeyStores", CustomKeyStoreId=store_id)
         # Its cluster is free again for a new key store.
-        again.call(
-            "CreateCustomKeyStore",
-            CustomKeyStoreName="short-lived",
-            CloudHsmClusterId=cluster.id,
-            TrustAnchorCertificate=cluster.trust_anchor,
-            KeyStorePassword="kmsPswd",
-        )
+        cloudhsm_store(again, "short-lived", cluster=cluster)
 
 
 def _writes(kms: LocalKMS) -> list[str]:
@@ -150,15 +138,7 @@ def _writes(kms: LocalKMS) -> list[str]:
 
 def test_a_failed_key_store_call_saves_nothing(store_path: Path, aws_error: Any) -> None:
     with LocalKMS(store=store_path) as kms:
-        cluster = kms.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
-        store_id = kms.call(
-            "CreateCustomKeyStore",
-            CustomKeyStoreName="kept",
-            CloudHsmClusterId=cluster.id,
-            TrustAnchorCertificate=cluster.trust_anchor,
-            KeyStorePassword="kmsPswd",
-        )["CustomKeyStoreId"]
-        kms.call("ConnectCustomKeyStore", CustomKeyStoreId=store_id)
+        store_id, cluster = cloudhsm_store(kms, "kept", connect=True)
         other = kms.cloudhsm.create(hsms=2)
         seen = _writes(kms)
         with aws_error("IncorrectTrustAnchorException"):
@@ -217,14 +197,7 @@ def test_unchanged_key_stores_are_not_written_again(
 
 def test_key_stores_stay_in_their_region_and_account(store_path: Path) -> None:
     with LocalKMS(region="eu-west-1", store=store_path) as kms:
-        cluster = kms.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
-        kms.call(
-            "CreateCustomKeyStore",
-            CustomKeyStoreName="eu",
-            CloudHsmClusterId=cluster.id,
-            TrustAnchorCertificate=cluster.trust_anchor,
-            KeyStorePassword="kmsPswd",
-        )
+        _, cluster = cloudhsm_store(kms, "eu")
     # The Region that holds only a key store comes back with the account.
     with LocalKMS(store=store_path) as east:
         assert east.call("DescribeCustomKeyStores")["CustomKeyStores"] == []
@@ -301,14 +274,7 @@ def test_a_damaged_iam_record_is_refused_plainly(store_path: Path, doc: str) -> 
 
 def test_a_damaged_key_store_record_is_refused_and_left_as_it_was(store_path: Path) -> None:
     with LocalKMS(store=store_path) as kms:
-        cluster = kms.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
-        kms.call(
-            "CreateCustomKeyStore",
-            CustomKeyStoreName="h",
-            CloudHsmClusterId=cluster.id,
-            TrustAnchorCertificate=cluster.trust_anchor,
-            KeyStorePassword="kmsPswd",
-        )
+        cloudhsm_store(kms, "h")
     db = sqlite3.connect(store_path)
     db.execute("UPDATE key_stores SET doc = ?", ('{"$obj": "kmslab.kms.keystores:Nope"}',))
     db.commit()

@@ -12,6 +12,7 @@ from kmslab.exceptions import StoreError
 from kmslab.kms import LocalKMS
 from kmslab.kms.store import Store
 from kmslab.kms.store.schema import SCHEMA_VERSION, migrate
+from tests.kms.keystore_setup import cloudhsm_store
 
 # The v1 layout exactly as kmslab wrote it: one account and Region per store, named in meta.
 V1_TABLES = """
@@ -132,14 +133,7 @@ def test_a_v2_store_is_migrated_and_then_keeps_key_stores(tmp_path: Path) -> Non
         kms = LocalKMS(store=store)
         assert kms.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"old"
         assert kms.call("DescribeCustomKeyStores")["CustomKeyStores"] == []
-        cluster = kms.cloudhsm.create(hsms=2, kmsuser_password="kmsPswd")
-        store_id = kms.call(
-            "CreateCustomKeyStore",
-            CustomKeyStoreName="after v2",
-            CloudHsmClusterId=cluster.id,
-            TrustAnchorCertificate=cluster.trust_anchor,
-            KeyStorePassword="kmsPswd",
-        )["CustomKeyStoreId"]
+        store_id, _ = cloudhsm_store(kms, "after v2")
         kms.close()
     finally:
         store.close()
