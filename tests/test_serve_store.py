@@ -62,6 +62,17 @@ def _serve(store: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
                 stream.close()
 
 
+def _serve_once(store: Path) -> subprocess.CompletedProcess[str]:
+    """``kmslab serve --store STORE`` expected to stop at once (refused): its outcome."""
+    return subprocess.run(
+        [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=_DEADLINE,
+    )
+
+
 def _client(url: str) -> Any:
     return boto3.client(
         "kms",
@@ -80,13 +91,7 @@ def test_keys_survive_a_clean_stop_and_a_sigkill(tmp_path: Path) -> None:
         first = kms.create_key(Description="before restart")["KeyMetadata"]["KeyId"]
         early = kms.encrypt(KeyId=first, Plaintext=b"earlier")["CiphertextBlob"]
         # A second server on the same store is refused, naming the owner; the store is intact.
-        second = subprocess.run(
-            [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=_DEADLINE,
-        )
+        second = _serve_once(store)
         assert second.returncode == 2
         assert f"in use by process {proc.pid}" in second.stderr
         proc.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
@@ -212,13 +217,7 @@ def test_a_deleted_lock_file_does_not_let_a_second_server_in(tmp_path: Path) -> 
     with _serve(store) as (proc, url):
         _client(url).create_key()
         (tmp_path / "kms.sqlite3.lock").unlink()
-        second = subprocess.run(
-            [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
-            capture_output=True,
-            text=True,
-            env=_env(),
-            timeout=_DEADLINE,
-        )
+        second = _serve_once(store)
         assert second.returncode == 2, second.stdout + second.stderr
         assert second.stderr.startswith(f"kmslab serve: The store {store} is in use")
         proc.send_signal(signal.SIGINT)
@@ -258,13 +257,7 @@ def _break(store: Path, how: str) -> None:
 def test_a_store_that_cannot_open_is_one_line_and_status_2(tmp_path: Path, how: str) -> None:
     store = tmp_path / "kms.sqlite3"
     _break(store, how)
-    out = subprocess.run(
-        [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        timeout=_DEADLINE,
-    )
+    out = _serve_once(store)
     assert out.returncode == 2, out.stderr
     assert out.stderr.startswith("kmslab serve: ") and out.stderr.count("\n") == 1, out.stderr
     assert "Traceback" not in out.stderr and out.stdout == ""
