@@ -150,6 +150,8 @@ class Account:
         """
         if self.store is None:
             return
+        if kms is None and not full and all(r._nothing_to_save() for r in self.regions.values()):
+            return  # a read (or a failed call) that changed nothing: not even a look at the disk
         batches = {
             r.region: r._take_changes(include_resolved=r is kms) for r in self.regions.values()
         }

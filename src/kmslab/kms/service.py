@@ -377,6 +377,16 @@ class LocalKMS:
         if alias is not None:
             self._changed_aliases.add(alias)
 
+    def _nothing_to_save(self) -> bool:
+        """True when no change is recorded and no key was added since the last save (then
+        what reads resolved is forgotten: a read saves nothing)."""
+        if self._changed_keys or self._changed_aliases or self._changed_grants:
+            return False
+        if next(iter(self.keys.after(self._saved_seq)), None) is not None:
+            return False
+        self._resolved = set()
+        return True
+
     def _take_changes(self, *, include_resolved: bool) -> tuple[set[str], set[str], set[str]]:
         """(keys, aliases, grants' key ids) changed since the last save; forgets them."""
         keys, aliases, grants = self._changed_keys, self._changed_aliases, self._changed_grants
