@@ -261,6 +261,19 @@ def test_each_answer_of_the_http_layer_is_a_ledger_row(
     assert row is not None and row.id == row_id, body
 
 
+def test_a_tls_client_hello_is_closed_at_once(server: KMSServer) -> None:
+    """An https:// URL for this plain-HTTP server: the client fails now, not at a timeout."""
+    import ssl
+
+    with _connect(server) as raw:
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        # A TimeoutError (the socket's TIMEOUT) would be the hang this prevents.
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            context.wrap_socket(raw, server_hostname="127.0.0.1")
+    assert _client(server.url).list_keys()["Keys"] == []  # and the server serves on
+
+
 # -- framing and size ------------------------------------------------------------------------
 
 

@@ -122,6 +122,16 @@ def _channel_class(error_body: ErrorBody) -> type[Any]:
     class JSONChannel(HTTPChannel):
         error_task_class = JSONErrorTask
 
+        def received(self, data: bytes) -> bool:
+            # A TLS handshake record (type 22, version 3.x: a ClientHello) where a request
+            # should start: the client was given an https:// URL for this plain-HTTP
+            # server. Close at once, so the client fails now with a TLS error instead of
+            # waiting for its read timeout (minutes, with an SDK's retries).
+            if self.request is None and not self.requests and data[:2] == b"\x16\x03":
+                self.will_close = True
+                return False
+            return bool(super().received(data))
+
     return JSONChannel
 
 
