@@ -229,6 +229,39 @@ def test_the_region_a_request_is_signed_for_chooses_the_region(server: KMSServer
     )
 
 
+@pytest.mark.parametrize("access_key_id", ["dummy_key", "fake-key", "x.y"])
+def test_any_dummy_access_key_reaches_the_region_it_signs_for(
+    server: KMSServer, access_key_id: str
+) -> None:
+    eu = boto3.client(
+        "kms",
+        endpoint_url=server.url,
+        region_name="eu-west-1",
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key="test",
+    )
+    assert eu.create_key()["KeyMetadata"]["Arn"].startswith("arn:aws:kms:eu-west-1:")
+
+
+@pytest.mark.parametrize("region", ["EU-WEST-1", "eu-west-1x", "us-iso-east-1"])
+def test_a_signature_for_no_region_is_refused(server: KMSServer, region: str) -> None:
+    """Not silently another Region's keys: AWS's answer to a credential it cannot serve."""
+    raw = _request(
+        server,
+        headers={
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=test/20261130/{region}/kms/"
+            "aws4_request, SignedHeaders=host, Signature=0"
+        },
+    )
+    status, body, _ = _exchange(server, raw)
+    assert status == 400
+    assert body == {
+        "__type": "InvalidSignatureException",
+        "message": "Credential should be scoped to a valid region.",
+    }
+    assert server.kms.aws_account.regions.keys() == {"us-east-1"}
+
+
 def _raising_handle(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError("a bug")
 
@@ -242,6 +275,11 @@ def _raising_handle(*args: Any, **kwargs: Any) -> Any:
         ({"Transfer-Encoding": "gzip"}, 501, "http-not-implemented"),
         ({"Host": "evil.example"}, 403, "http-host-refused"),
         ({}, 500, "http-internal"),
+        (
+            {"Authorization": "AWS4-HMAC-SHA256 Credential=a/20261130/Nowhere/kms/aws4_request"},
+            400,
+            "http-bad-region",
+        ),
     ],
 )
 def test_each_answer_of_the_http_layer_is_a_ledger_row(

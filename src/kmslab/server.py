@@ -68,7 +68,7 @@ _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 #: The access key ID and Region of a SigV4 Authorization header's credential scope
 #: (``Credential=<id>/<date>/<region>/kms/aws4_request``; AWS General Reference, "Signature
 #: Version 4 signing process").
-_CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]{1,128})/[0-9]{8}/([a-z0-9-]{1,64})/")
+_CREDENTIAL = re.compile(r"Credential=([^/\s,]{1,128})/[0-9]{8}/([^/\s,]{1,64})/")
 
 
 def _aws_error(code: str, message: str | None = None) -> bytes:
@@ -118,24 +118,34 @@ class _App:
             # 400 as seen for another JSON 1.1 service, aws/aws-sdk-net#1536).
             return 400, _aws_error("UnknownOperationException")
         body = environ["wsgi.input"].read()
-        kms, principal = self._scope(environ.get("HTTP_AUTHORIZATION", ""))
+        scope = self._scope(environ.get("HTTP_AUTHORIZATION", ""))
+        if scope is None:
+            # Signed for a name that is no Region: what a JSON 1.1 service of AWS answers to
+            # a credential scoped to a Region it does not serve (ledger http-bad-region).
+            return 400, _aws_error(
+                "InvalidSignatureException", "Credential should be scoped to a valid region."
+            )
+        kms, principal = scope
         with kms.acting_as(principal):
             return kms.handle(target[len(_PREFIX) :], body, request_id=request_id)
 
-    def _scope(self, authorization: str) -> tuple[LocalKMS, Principal | None]:
+    def _scope(self, authorization: str) -> tuple[LocalKMS, Principal | None] | None:
         """The Region's local KMS and the principal a request's signature names.
 
         AWS has an endpoint per Region; here one endpoint serves every Region of the account,
         chosen by the Region the request was signed for, as a client's ``region_name``
         chooses it in-process. The access key ID names the caller (None: the default).
-        Unsigned requests, or a Region name no partition has, go to this server's Region.
+        Unsigned requests go to this server's Region; None for a Region name no partition
+        has.
         """
         found = _CREDENTIAL.search(authorization)
         if found is None:
             return self.kms, None
         access_key_id, region = found.groups()
         kms = self.kms
-        if region != kms.region and specs.is_region(region):
+        if region != kms.region:
+            if not specs.is_region(region):
+                return None
             kms = kms.aws_account.region(region)
         return kms, kms.iam.find_access_key(access_key_id)
 
@@ -170,12 +180,17 @@ def _framing_error(
 
 
 def is_exposed(address: str) -> bool:
-    """True unless ``address`` (numeric, as bound) is a loopback address.
+    """True unless ``address`` (numeric, as bound) is a loopback address (an IPv4 one
+    written as IPv6, ``::ffff:127.0.0.1``, too).
 
     >>> is_exposed("127.0.0.1"), is_exposed("::1"), is_exposed("0.0.0.0"), is_exposed("10.1.2.3")
     (False, False, True, True)
+    >>> is_exposed("::ffff:127.0.0.1")
+    False
     """
-    return not ipaddress.ip_address(address.split("%")[0]).is_loopback
+    ip = ipaddress.ip_address(address.split("%")[0])
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return not (mapped or ip).is_loopback
 
 
 class KMSServer:

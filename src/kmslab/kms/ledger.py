@@ -887,6 +887,16 @@ LEDGER: tuple[Row, ...] = (
         http=True,
     ),
     Row(
+        "http-bad-region",
+        "InvalidSignatureException",
+        "Credential should be scoped to a valid region.",
+        "inferred",
+        "a request signed for a name that is no Region; the text is what AWS Secrets Manager, "
+        "another AWS JSON 1.1 service, answered a mis-scoped credential (minio/kes#303, "
+        "2022); KMS's own is not recorded",
+        http=True,
+    ),
+    Row(
         "http-host-refused",
         "AccessDeniedException",
         "Host '<Host header>' is not served here.",

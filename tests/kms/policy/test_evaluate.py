@@ -589,3 +589,20 @@ def test_failed_policy_change_changes_nothing(kms):
     with pytest.raises(MalformedPolicyDocumentException):
         kms.call("CreateKey", Policy='{"Statement": []}')
     assert len(kms.keys) == count
+
+
+def test_requested_region_and_principal_type_conditions(kms):
+    """aws:RequestedRegion is the Region the request reached; aws:PrincipalType names the
+    caller's kind as IAM does (Account, User, AssumedRole)."""
+    condition = {"StringEquals": {"aws:RequestedRegion": "eu-west-1", "aws:PrincipalType": "User"}}
+    user = kms.iam.create_user("ana", policy=identity_policy({**ALLOW_ALL, "Condition": condition}))
+    eu = kms.aws_account.region("eu-west-1")
+    with eu.acting_as(user):
+        eu.call("CreateKey")  # allowed: the request reached eu-west-1, from a user
+    with kms.acting_as(user), refused():
+        kms.call("CreateKey")  # us-east-1: the condition does not hold
+    role = kms.iam.create_role(
+        "Regional", policy=identity_policy({**ALLOW_ALL, "Condition": condition})
+    )
+    with eu.acting_as(role), refused():
+        eu.call("CreateKey")  # an AssumedRole, not a User

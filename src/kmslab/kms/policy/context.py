@@ -207,12 +207,19 @@ def _alias_name(ref: str | None) -> str | None:
     return None
 
 
+#: A principal's kind (CloudTrail's userIdentity type) -> its aws:PrincipalType value (IAM
+#: User Guide, "AWS global condition context keys": Account, User, AssumedRole, ...).
+_PRINCIPAL_TYPES = {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole"}
+
+
 def principal_context(kms: LocalKMS, principal: Principal) -> dict[str, list[str]]:
-    """The global keys of the caller (IAM User Guide, "AWS global condition context keys")."""
+    """The global keys of the caller and the request (IAM User Guide, "AWS global condition
+    context keys"): aws:RequestedRegion is the Region the request reached."""
     out = {
         "aws:principalarn": [principal.arn],
         "aws:principalaccount": [principal.account],
-        "aws:principaltype": [principal.kind],
+        "aws:principaltype": [_PRINCIPAL_TYPES[principal.kind]],
+        "aws:requestedregion": [kms.region],
         "kms:calleraccount": [principal.account],
     }
     if principal.kind == "IAMUser":
