@@ -6,6 +6,7 @@ with tools kmslab did not write (cryptography's SM4, the openssl command line).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -31,9 +32,9 @@ def test_partitions_shape_arns_and_policies(region, partition) -> None:
     kms = LocalKMS(region=region)
     meta = kms.call("CreateKey")["KeyMetadata"]
     assert meta["Arn"] == f"arn:{partition}:kms:{region}:111122223333:key/{meta['KeyId']}"
-    # Key policies keep arn:aws principals: kmslab's IAM model has one partition (the
-    # policy evaluator matches principals by ARN), so the default policy is not partitioned.
-    # A key's ARN from its own partition resolves; one from another partition does not.
+    # The default key policy names the root in the Region's partition (see below); IAM users
+    # and roles keep arn:aws ARNs: kmslab's IAM model has one partition. A key's ARN from
+    # its own partition resolves; one from another partition does not.
     assert kms.call("DescribeKey", KeyId=meta["Arn"])["KeyMetadata"]["KeyId"] == meta["KeyId"]
 
 
@@ -223,3 +224,23 @@ def test_a_stored_china_region_keeps_sm4_and_sm2(tmp_path) -> None:
         assert again.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"kept"
         assert again.call("GetPublicKey", KeyId=sm2_id)["PublicKey"] == public
         assert again.keys[sym].family == "sm4"
+
+
+@pytest.mark.parametrize(
+    ("region", "arn"), [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")]
+)
+def test_key_policies_name_the_root_in_the_regions_partition(region: str, arn: str) -> None:
+    """The default and AWS managed key policies name arn:<partition>:iam::<account>:root, and
+    the account's principals are still allowed by them."""
+    kms = LocalKMS(region=region)
+    key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+    (statement,) = json.loads(kms.call("GetKeyPolicy", KeyId=key_id)["Policy"])["Statement"]
+    assert statement["Principal"] == {"AWS": f"arn:{arn}:iam::111122223333:root"}
+    blob = kms.call("Encrypt", KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    assert kms.call("Decrypt", CiphertextBlob=blob)["Plaintext"] == b"x"
+    managed = kms.call("DescribeKey", KeyId="alias/aws/s3")["KeyMetadata"]["KeyId"]
+    policy = json.loads(kms.call("GetKeyPolicy", KeyId=managed)["Policy"])
+    assert policy["Statement"][1]["Principal"] == {"AWS": f"arn:{arn}:iam::111122223333:root"}
+    suffix = ".amazonaws.com.cn" if arn == "aws-cn" else ".amazonaws.com"
+    via = policy["Statement"][0]["Condition"]["StringEquals"]["kms:ViaService"]
+    assert via == f"s3.{region}{suffix}"

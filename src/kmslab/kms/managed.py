@@ -111,6 +111,10 @@ def policy(alias: ManagedAlias, account: str, region: str) -> str:
     management of AWS managed keys.
     """
     service = alias.title
+    arn_partition = specs.partition(region)
+    root = f"arn:{arn_partition.name}:iam::{account}:root"
+    # A service endpoint's domain: amazonaws.com, amazonaws.com.cn in the China Regions.
+    domain = "amazonaws.com.cn" if arn_partition.china else "amazonaws.com"
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -132,14 +136,14 @@ def policy(alias: ManagedAlias, account: str, region: str) -> str:
                     "Condition": {
                         "StringEquals": {
                             "kms:CallerAccount": account,
-                            "kms:ViaService": f"{alias.endpoint}.{region}.amazonaws.com",
+                            "kms:ViaService": f"{alias.endpoint}.{region}.{domain}",
                         }
                     },
                 },
                 {
                     "Sid": "Allow direct access to key metadata to the account",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Principal": {"AWS": root},
                     "Action": ["kms:Describe*", "kms:Get*", "kms:List*"],
                     "Resource": "*",
                 },

@@ -128,7 +128,7 @@ class Grid:
 def _policy(kms: LocalKMS, statement: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> str:
     from kmslab.kms.ops.manage import default_policy
 
-    doc = json.loads(default_policy(kms.account))
+    doc = json.loads(default_policy(kms.account, kms.partition.name))
     doc["Statement"] += [statement] if isinstance(statement, Mapping) else list(statement)
     return json.dumps(doc)
 

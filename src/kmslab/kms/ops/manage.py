@@ -39,7 +39,10 @@ MAX_TAGS = QUOTAS["tags_per_key"].value
 
 @lru_cache(maxsize=16)
 def default_policy(account: str, partition: str = "aws") -> str:
-    """The default key policy AWS attaches: the account root may do everything."""
+    """The default key policy AWS attaches: the account root may do everything.
+
+    ``partition``: the ARN partition of the key's Region (``aws-cn`` in the China Regions).
+    """
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -245,7 +248,7 @@ def create_key(kms: LocalKMS, p: Params) -> Params:
         created=now,
         description=p.get("Description", ""),
         tags=tags,
-        policy=default_policy(kms.account),
+        policy=default_policy(kms.account, kms.partition.name),
         region=kms.region,
         family=info.family_in(kms.partition.china),
         custom_key_store_id=store.id if store is not None else None,

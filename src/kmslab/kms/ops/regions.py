@@ -104,7 +104,7 @@ def replicate_key(kms: LocalKMS, p: Params) -> Params:
         created=now,
         description=p.get("Description", ""),
         tags=tags,
-        policy=default_policy(kms.account),
+        policy=default_policy(kms.account, kms.partition.name),
         region=region,
         multi_region=group,
     )

@@ -4,7 +4,9 @@
 >>> kms = LocalKMS()
 >>> reader = kms.iam.create_role("Reader")            # no identity policy at all
 >>> key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
->>> from kmslab.exceptions import AccessDeniedException
+>>> from kmslab import specs
+from kmslab import specs
+from kmslab.exceptions import AccessDeniedException
 >>> try:
 ...     with kms.acting_as(reader.arn):
 ...         kms.call("DescribeKey", KeyId=key_id)
@@ -41,6 +43,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn, Protocol
 
+from kmslab import specs
 from kmslab.exceptions import AccessDeniedException
 from kmslab.kms.policy.conditions import like
 from kmslab.kms.policy.document import Policy, Statement
@@ -102,6 +105,15 @@ def applies(statement: Statement, check: Check) -> bool:
     return all(c.holds(check.context) for c in statement.conditions)
 
 
+def _is_root_of(name: str, account: str) -> bool:
+    """Whether ``name`` is the ARN of ``account``'s root in any partition (arn:aws-cn:... in
+    the China Regions)."""
+    return name.endswith(f":iam::{account}:root") and name.split(":")[1] in _PARTITIONS
+
+
+_PARTITIONS = frozenset(p.name for p in specs.PARTITIONS)
+
+
 def principal_match(statement: Statement, principal: Principal) -> str | None:
     """ "direct" if the statement names this caller (or ``*``), "account" if it names the
     caller's account (which delegates to IAM policies), None otherwise."""
@@ -112,7 +124,7 @@ def principal_match(statement: Statement, principal: Principal) -> str | None:
         if name == "*" or name in (principal.arn, principal.caller_arn):
             found = "direct"
             break
-        if name == principal.account or name == f"arn:aws:iam::{principal.account}:root":
+        if name == principal.account or _is_root_of(name, principal.account):
             found = "direct" if principal.is_root else "account"
     if statement.negated_principal:
         return None if found else "direct"
