@@ -330,6 +330,12 @@ class LocalKMS:
         with self._lock:
             try:
                 self.aws_account.tick()
+                if self.store is not None:
+                    # What time changed (a deletion, a rotation) is saved apart from the
+                    # call: if the store cannot keep it, it is put back and comes due again
+                    # at the next call, and this call is still answered.
+                    with contextlib.suppress(KMSError):
+                        self.aws_account.save()
                 # Authorized, run and recorded (kmslab.kms.access).
                 result = self.access.run(operation, params, handler)
             except KMSError as err:
