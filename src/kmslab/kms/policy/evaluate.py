@@ -4,9 +4,7 @@
 >>> kms = LocalKMS()
 >>> reader = kms.iam.create_role("Reader")            # no identity policy at all
 >>> key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
->>> from kmslab import specs
-from kmslab import specs
-from kmslab.exceptions import AccessDeniedException
+>>> from kmslab.exceptions import AccessDeniedException
 >>> try:
 ...     with kms.acting_as(reader.arn):
 ...         kms.call("DescribeKey", KeyId=key_id)
