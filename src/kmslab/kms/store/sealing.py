@@ -63,7 +63,10 @@ class RootKey:
         OSError if it cannot be read (permissions).
         """
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            # O_NONBLOCK: a FIFO put there opens at once (and is refused below) instead of
+            # blocking until something writes to it; a regular file reads as usual.
+            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+            fd = os.open(path, flags)
         except OSError as exc:
             if exc.errno != errno.ELOOP:
                 if isinstance(exc, FileNotFoundError):
