@@ -222,6 +222,67 @@ def test_a_database_gone_while_its_root_key_stays_is_refused(store_path: Path, h
     assert store_path.exists() == (how == "truncated")
 
 
+@pytest.mark.parametrize("root_key", [True, False])
+def test_an_empty_database_beside_a_real_wal_is_refused_and_left_untouched(
+    store_path: Path, root_key: bool
+) -> None:
+    """A 0-byte database with a -wal file: SQLite would replay (or delete) the WAL and
+    start empty; the store is refused and neither file changes."""
+    wal_path = store_path.with_name(store_path.name + "-wal")
+    root = store_path.with_name(store_path.name + ".root-key")
+    with LocalKMS(store=store_path) as kms:
+        kms.call("CreateKey")
+        wal = wal_path.read_bytes()  # the commit, still only in the WAL
+    assert len(wal) > 4096  # a real WAL, with frames
+    store_path.write_bytes(b"")
+    wal_path.write_bytes(wal)
+    if not root_key:
+        root.unlink()
+    message = _refused(store_path)
+    assert "kms.sqlite3-wal file" in message and f"{len(wal)} bytes" in message
+    if root_key:
+        assert f"{store_path} is empty" in message and "root key" in message
+    assert _refused(store_path) == message
+    assert store_path.read_bytes() == b"" and wal_path.read_bytes() == wal
+    assert root.exists() == root_key
+    assert not store_path.with_name(store_path.name + "-shm").exists()
+
+
+def test_a_root_key_that_is_a_fifo_is_refused_at_once(store_path: Path) -> None:
+    import threading
+
+    _make(store_path)
+    root = store_path.with_name(store_path.name + ".root-key")
+    root.unlink()
+    os.mkfifo(root, 0o600)
+    out: list[str] = []
+    opener = threading.Thread(target=lambda: out.append(_refused(store_path)), daemon=True)
+    opener.start()
+    opener.join(timeout=60)
+    if opener.is_alive():  # unblock the open so the thread ends, then fail
+        with open(root, "wb"):
+            pass
+        pytest.fail("opening a store whose root key is a FIFO blocked")
+    assert out and "is not a regular file" in out[0]
+
+
+@pytest.mark.parametrize("what", ["fifo", "device"])
+def test_a_database_that_is_not_a_regular_file_is_refused(store_path: Path, what: str) -> None:
+    _make(store_path)
+    store_path.unlink()
+    if what == "fifo":
+        os.mkfifo(store_path, 0o600)
+    else:
+        store_path.symlink_to("/dev/zero")
+    message = _refused(store_path)
+    assert "is not a regular file" in message and "is empty" not in message
+
+
+def test_a_store_name_too_long_is_one_line(tmp_path: Path) -> None:
+    message = _refused(tmp_path / ("k" * 300 + ".db"))
+    assert "cannot be opened" in message and "too long" in message
+
+
 def test_a_new_store_and_an_empty_file_without_root_key_open(store_path: Path) -> None:
     _make(store_path)  # neither file: a new store
     other = store_path.with_name("touched.sqlite3")

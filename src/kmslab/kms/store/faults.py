@@ -46,10 +46,21 @@ def unmake(path: Path, root_path: Path, was_there: bool) -> None:
         root_path.unlink(missing_ok=True)
 
 
-def lost_store(path: Path, root_path: Path, was_there: bool) -> StoreError:
-    """The database is gone or empty while its root key is there: its keys would be lost
-    without a word if a new store were made in its place."""
+def lost_store(path: Path, root_path: Path, was_there: bool, *, wal: int = 0) -> StoreError:
+    """The database is gone or empty while its root key (or, with ``wal`` > 0, a -wal file
+    of that many bytes) is there: its keys would be lost without a word if a new store
+    were made in its place. Nothing is touched: the message says what to do."""
+    wal_name = f"{path.name}-wal"
+    if wal and not os.path.lexists(root_path):
+        return StoreError(
+            f"The store {path} is empty but its {wal_name} file ({wal} bytes) is not: the "
+            f"keys it held may be there, and {wal_name} was left untouched. Restore "
+            f"{path.name} (and its root key) from a backup, or move {wal_name} away to "
+            "start afresh with an empty store."
+        )
     state = "is empty" if was_there else "does not exist"
+    if wal:
+        state += f" (its {wal_name} file, {wal} bytes, was left untouched)"
     return StoreError(
         f"The store {path} {state} but its root key {root_path} exists: the keys it held are "
         f"not there. Restore {path.name} from a backup (with its -wal file, if you have "

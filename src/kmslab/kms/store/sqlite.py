@@ -47,6 +47,7 @@ import contextlib
 import json
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -129,22 +130,29 @@ class Store:
         cannot be used (permissions, a read-only file system, damage).
         """
         path = Path(path).expanduser().absolute()
-        if path.is_dir():
-            raise StoreError(f"The store path {path} is a directory; give a file name in it.")
-        if not path.parent.is_dir():
-            raise StoreError(f"The folder of the store {path} does not exist.")
         root_path = path.with_name(path.name + ".root-key")
-        if not os.path.lexists(path) and os.path.lexists(root_path):
-            raise lost_store(path, root_path, was_there=False)  # before making anything
+        wal_path = path.with_name(path.name + "-wal")
         try:
+            if path.is_dir():
+                raise StoreError(f"The store path {path} is a directory; give a file name in it.")
+            if not path.parent.is_dir():
+                raise StoreError(f"The folder of the store {path} does not exist.")
+            _regular_or_absent(path)  # before anything opens it: a FIFO would block
+            if not os.path.lexists(path) and os.path.lexists(root_path):
+                raise lost_store(path, root_path, was_there=False)  # before making anything
             was_there = path.exists()
             lock = OwnerLock.acquire(path)  # creates the database file (0600) if absent
-        except OSError as exc:
+        except OSError as exc:  # a name too long, a folder we may not search
             raise os_error(exc, path) from None
         try:
-            empty = path.stat().st_size == 0 and file_size(path.with_name(path.name + "-wal")) == 0
-            if empty and os.path.lexists(root_path):
-                raise lost_store(path, root_path, was_there)
+            # SQLite writes its header page when it makes a database, so a store's file is
+            # never 0 bytes once made: an empty one beside a root key (or a -wal file) lost
+            # its keys, and nothing here may touch what is left (SQLite would replay or
+            # delete the -wal file).
+            empty = path.stat().st_size == 0
+            wal = file_size(wal_path)
+            if empty and (wal or os.path.lexists(root_path)):
+                raise lost_store(path, root_path, was_there, wal=wal)
             made_root = empty and not os.path.lexists(root_path)
             root = RootKey.open_or_create(root_path, create=empty)
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -516,6 +524,20 @@ class Store:
                 if rows:
                     out.append((where, rows))
         return out
+
+
+def _regular_or_absent(path: Path) -> None:
+    """Refuse a database path that is not a regular file (a FIFO, a device, a link to
+    one): a FIFO would block the open, and a device is no store. Absent is fine."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise StoreError(
+            f"The store {path} is not a regular file (a FIFO, a device or a link to one): "
+            "give the path of a kmslab store file, or move it away."
+        )
 
 
 def _doc(dumps: Any, doc_id: str, value: Any) -> str | None:
