@@ -251,13 +251,27 @@ def _break(store: Path, how: str) -> None:
         db.execute("UPDATE keys SET doc = '[1,2]'")
         db.commit()
         db.close()
+    elif how in ("clock", "deep"):
+        db = sqlite3.connect(store)
+        if how == "clock":  # not JSON: json.loads's own message named no store
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('clock:111122223333', 'junk')")
+        else:  # nested past Python's recursion limit inside json.loads
+            db.execute("UPDATE keys SET doc = ?", ("[" * 200_000 + "]" * 200_000,))
+        db.commit()
+        db.close()
 
 
-@pytest.mark.parametrize("how", ["empty", "damaged", "symlink", "directory", "row"])
+@pytest.mark.parametrize(
+    "how", ["empty", "damaged", "symlink", "directory", "row", "clock", "deep", "long name"]
+)
 def test_a_store_that_cannot_open_is_one_line_and_status_2(tmp_path: Path, how: str) -> None:
     store = tmp_path / "kms.sqlite3"
-    _break(store, how)
+    if how == "long name":  # ENAMETOOLONG from the first look at the path
+        store = tmp_path / ("k" * 300 + ".db")
+    else:
+        _break(store, how)
     out = _serve_once(store)
     assert out.returncode == 2, out.stderr
     assert out.stderr.startswith("kmslab serve: ") and out.stderr.count("\n") == 1, out.stderr
     assert "Traceback" not in out.stderr and out.stdout == ""
+    assert f"The store {store}" in out.stderr or how in ("symlink", "directory"), out.stderr

@@ -18,6 +18,8 @@ from kmslab.exceptions import StoreError, StoreLockedError
 from kmslab.kms import LocalKMS
 from kmslab.kms.store import Store
 
+_ROLE = "arn:aws:iam::111122223333:role/r"
+
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and flock")
 
 
@@ -202,6 +204,72 @@ def test_alias_and_grant_rows_of_the_wrong_shape_are_refused(
     db.commit()
     db.close()
     assert f"(table {table}) is damaged" in _refused(store_path)
+
+
+def _without_material(doc: str) -> str:
+    """A key document whose materials list is emptied (wherever the codec put it)."""
+    import json
+
+    def empty(value: object) -> None:
+        if isinstance(value, dict):
+            if "materials" in value:
+                value["materials"] = []
+            for item in value.values():
+                empty(item)
+
+    data = json.loads(doc)
+    empty(data)
+    return json.dumps(data)
+
+
+#: A damaged record -> (table, row selector, new value, or a function of the old value).
+_DAMAGED: dict[str, tuple[str, str, object]] = {
+    "clock {}": ("meta", "name LIKE 'clock:%'", "{}"),
+    "clock offset 1e300": ("meta", "name LIKE 'clock:%'", '{"frozen": null, "offset": 1e300}'),
+    "clock junk": ("meta", "name LIKE 'clock:%'", "junk"),
+    "clock a list": ("meta", "name LIKE 'clock:%'", "[1]"),
+    "numbers abc": ("meta", "name LIKE 'numbers:%'", "abc"),
+    "secret zz": ("meta", "name LIKE 'secret:%'", "zz"),
+    "root-key-check zz": ("meta", "name = 'root-key-check'", "zz"),
+    "key 600 lists deep": ("keys", "1", "[" * 600 + "]" * 600),
+    "key 200000 lists deep": ("keys", "1", "[" * 200_000 + "]" * 200_000),
+}
+
+
+@pytest.mark.parametrize("case", list(_DAMAGED))
+def test_a_damaged_record_is_one_line_naming_the_store(store_path: Path, case: str) -> None:
+    """Records edited by hand: refused at start in one line that names the store and says
+    what to do, never an exception from deep inside (or served, to fail on first use)."""
+    with LocalKMS(store=store_path) as kms:
+        key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+        kms.call("CreateAlias", AliasName="alias/a", TargetKeyId=key_id)
+        kms.call("CreateGrant", KeyId=key_id, GranteePrincipal=_ROLE, Operations=["Decrypt"])
+        kms.clock.advance(days=1)  # a clock row
+    table, where, value = _DAMAGED[case]
+    column = "value" if table == "meta" else "doc"
+    db = sqlite3.connect(store_path)
+    names = {name for (name,) in db.execute("SELECT name FROM meta")}
+    assert {"root-key-check"} < names and any(n.startswith("clock:") for n in names)
+    if value is None:  # the key goes, its alias stays
+        db.execute("DELETE FROM keys")
+        db.execute("DELETE FROM grants")
+    else:
+        for rowid, old in db.execute(f"SELECT rowid, {column} FROM {table} WHERE {where}"):
+            new = value(old) if callable(value) else value
+            db.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (new, rowid))
+    assert db.total_changes > 0
+    db.commit()
+    db.close()
+    message = _refused(store_path)
+    assert "restore it from a backup, or move it away to start a new store" in message or (
+        "(table keys) is damaged" in message
+    ), message
+    if case == "alias to a missing key":
+        assert f"alias alias/a (table aliases) names the key {key_id}" in message
+    if case == "key without material":
+        assert f"key {key_id} (table keys) has no key material" in message
+    if case.startswith("clock"):
+        assert "meta row clock:" in message
 
 
 @pytest.mark.parametrize("how", ["truncated", "deleted"])

@@ -269,7 +269,15 @@ class Codec:
             value = self._decode(json.loads(text), doc_id, "")
         except StoreError:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError, IndexError, OverflowError) as exc:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            IndexError,
+            OverflowError,
+            RecursionError,  # nested too deep, in json.loads or in _decode
+        ) as exc:
             raise StoreError(
                 f"{self.name}: its record {where} is damaged ({type(exc).__name__}); it cannot "
                 "be loaded."

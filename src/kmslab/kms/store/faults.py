@@ -23,7 +23,19 @@ from pathlib import Path
 
 from kmslab.exceptions import StoreError
 
-__all__ = ["file_size", "lost_store", "os_error", "sqlite_error", "unmake"]
+__all__ = [
+    "DAMAGE",
+    "file_size",
+    "lost_store",
+    "os_error",
+    "sqlite_error",
+    "unmake",
+    "unreadable",
+]
+
+#: What reading a damaged record may raise (a row edited by hand, a wrong type, a number
+#: out of range, JSON nested too deep): each becomes one :func:`unreadable` line.
+DAMAGE = (KeyError, TypeError, ValueError, OverflowError, RecursionError, AttributeError)
 
 
 def file_size(path: Path) -> int:
@@ -44,6 +56,14 @@ def unmake(path: Path, root_path: Path, was_there: bool) -> None:
         else:
             path.unlink(missing_ok=True)
         root_path.unlink(missing_ok=True)
+
+
+def unreadable(path: Path, what: str) -> StoreError:
+    """A record of the store that cannot be read (``what``: which, and why)."""
+    return StoreError(
+        f"The store {path} has a record this kmslab cannot read ({what}): restore it from a "
+        "backup, or move it away to start a new store."
+    )
 
 
 def lost_store(path: Path, root_path: Path, was_there: bool, *, wal: int = 0) -> StoreError:

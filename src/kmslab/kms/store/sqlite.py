@@ -58,7 +58,15 @@ from kmslab.exceptions import KMSError, StoreError
 from kmslab.kms.keys import Key
 from kmslab.kms.store.codec import Codec, Shape, stored
 from kmslab.kms.store.extras import COLLECTIONS, IamState, iam_doc, iam_state, restore_iam
-from kmslab.kms.store.faults import file_size, lost_store, os_error, sqlite_error, unmake
+from kmslab.kms.store.faults import (
+    DAMAGE,
+    file_size,
+    lost_store,
+    os_error,
+    sqlite_error,
+    unmake,
+    unreadable,
+)
 from kmslab.kms.store.lock import OwnerLock
 from kmslab.kms.store.schema import migrate
 from kmslab.kms.store.sealing import RootKey
@@ -184,16 +192,28 @@ class Store:
         if row is None:
             check = self._root.seal(_ROOT_CHECK.encode(), _ROOT_CHECK_TEXT)
             db.execute("INSERT INTO meta VALUES (?, ?)", (_ROOT_CHECK, check.hex()))
-        elif self._root.open(_ROOT_CHECK.encode(), bytes.fromhex(row[0])) != _ROOT_CHECK_TEXT:
-            raise StoreError(f"The root key {self._root.path} is not the key of {self.path}.")
+        else:
+            with self._reading() as place:
+                place.record = f"meta row {_ROOT_CHECK}"
+                check = self._root.open(_ROOT_CHECK.encode(), bytes.fromhex(row[0]))
+            if check != _ROOT_CHECK_TEXT:
+                raise StoreError(f"The root key {self._root.path} is not the key of {self.path}.")
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[None]:
-        """Loading: an SQLite error (a damaged page met only now) is one StoreError."""
+    def _reading(self) -> Iterator[_Place]:
+        """Loading: an SQLite error (a damaged page met only now) or a record that cannot
+        be read (:data:`~kmslab.kms.store.faults.DAMAGE`) is one StoreError line; the
+        caller names the record it reads in the yielded place."""
+        place = _Place()
         try:
-            yield
+            yield place
         except sqlite3.Error as exc:
             raise sqlite_error(exc, self.path) from None
+        except DAMAGE as exc:
+            what = type(exc).__name__
+            raise unreadable(
+                self.path, f"{place.record}: {what}" if place.record else what
+            ) from None
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
@@ -215,7 +235,7 @@ class Store:
 
         Raises :class:`StoreError` if another open Account already has that id here.
         """
-        with self._mutex, self._reading():
+        with self._mutex, self._reading() as place:
             if account.id in self._accounts:
                 raise StoreError(
                     f"The store {self.path} is already open for account {account.id}; use "
@@ -227,12 +247,14 @@ class Store:
                 .fetchone()
             )
             if row is not None:
+                place.record = f"meta row {_clock_name(account.id)}"
                 state = json.loads(row[0])
                 frozen = state.get("frozen")
                 account.clock.restore(
                     datetime.fromisoformat(frozen) if frozen else None,
                     timedelta(seconds=state["offset"]),
                 )
+            place.record = ""
             self._clocks[account.id] = account.clock.state()
             row = (
                 self._connection()
@@ -270,7 +292,7 @@ class Store:
         """Load one Region's keys, aliases, grants, secrets, custom key stores, CloudHSM
         clusters and proxy routes from the store into ``kms``."""
         scope = (kms.account, kms.region)
-        with self._mutex, self._reading():
+        with self._mutex, self._reading() as place:
             db = self._connection()
             loads = self._codec.loads
             for collection in COLLECTIONS:
@@ -312,6 +334,7 @@ class Store:
                     "SELECT value FROM meta WHERE name = ?", (_secret_name(scope, name),)
                 ).fetchone()
                 if row is not None:
+                    place.record = f"meta row {_secret_name(scope, name)}"
                     value = self._root.open(
                         _secret_name(scope, name).encode(), bytes.fromhex(row[0])
                     )
@@ -321,11 +344,14 @@ class Store:
                 "SELECT value FROM meta WHERE name = ?", (_numbers_name(scope),)
             ).fetchone()
             if row is not None:
+                place.record = f"meta row {_numbers_name(scope)}"
                 # Past every number given before, even to keys and grants since deleted: a
                 # marker that names one never meets a new item with the same number.
                 kms.numbers.saw(int(row[0]) - 1)
                 self._numbers[scope] = int(row[0])
-        kms.restore(keys, aliases, grants)
+            place.record = ""
+        with self._reading():
+            kms.restore(keys, aliases, grants)
 
     # -- saving --------------------------------------------------------------------------
 
@@ -524,6 +550,12 @@ class Store:
                 if rows:
                     out.append((where, rows))
         return out
+
+
+class _Place:
+    """The record being read (named in the error if it cannot be), "" for none."""
+
+    record = ""
 
 
 def _regular_or_absent(path: Path) -> None:
