@@ -233,6 +233,8 @@ _DAMAGED: dict[str, tuple[str, str, object]] = {
     "root-key-check zz": ("meta", "name = 'root-key-check'", "zz"),
     "key 600 lists deep": ("keys", "1", "[" * 600 + "]" * 600),
     "key 200000 lists deep": ("keys", "1", "[" * 200_000 + "]" * 200_000),
+    "key without material": ("keys", "1", _without_material),
+    "alias to a missing key": ("keys", "1", None),
 }
 
 

@@ -350,8 +350,25 @@ class Store:
                 kms.numbers.saw(int(row[0]) - 1)
                 self._numbers[scope] = int(row[0])
             place.record = ""
+            self._check_references(keys, aliases)
         with self._reading():
             kms.restore(keys, aliases, grants)
+
+    def _check_references(self, keys: list[Key], aliases: list[dict[str, Any]]) -> None:
+        """Refuse, naming the row, what would be served now and fail later: an alias whose
+        key is gone, a key of Origin AWS_KMS without key material (any other origin may
+        have none: awaiting import, or kept in a custom key store). O(keys + aliases)."""
+        held = {key.id for key in keys}
+        for alias in aliases:
+            if alias["TargetKeyId"] not in held:
+                raise unreadable(
+                    self.path,
+                    f"alias {alias['AliasName']} (table aliases) names the key "
+                    f"{alias['TargetKeyId']}, which the store does not hold",
+                )
+        for key in keys:
+            if key.origin == "AWS_KMS" and not key.materials:
+                raise unreadable(self.path, f"key {key.id} (table keys) has no key material")
 
     # -- saving --------------------------------------------------------------------------
 
