@@ -3,6 +3,7 @@ a database that lost its keys is refused, not silently replaced; one owner at a 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sqlite3
@@ -417,3 +418,69 @@ def test_a_new_store_that_cannot_be_made_leaves_nothing_behind(
         _refused(store_path)
     assert sorted(p.name for p in store_path.parent.iterdir()) == ["kms.sqlite3.lock"]
     _make(store_path)
+
+
+# -- a full disk ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 300 KiB tmpfs (root only; skipped otherwise), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace')}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def _fill(folder: Path) -> None:
+    """Write to ``folder`` until its file system has no block left (a bounded loop)."""
+    with open(folder / "filler", "wb", buffering=0) as file, contextlib.suppress(OSError):
+        for _ in range(10_000):  # 40 MB at most: the disk is 300 KiB
+            file.write(b"\0" * 4096)
+    assert os.statvfs(folder).f_bavail == 0
+
+
+def test_a_cleanly_closed_store_on_a_full_disk_says_the_disk_is_full(small_disk: Path) -> None:
+    store = small_disk / "kms.sqlite3"
+    (key_id,) = _make(store)
+    _fill(small_disk)
+    message = _refused(store)
+    assert "the disk is full: free some space" in message and "I/O" in message
+    (small_disk / "filler").unlink()
+    with LocalKMS(store=store) as kms:  # nothing was lost
+        assert kms.call("DescribeKey", KeyId=key_id)["KeyMetadata"]["Enabled"]
+
+
+def test_an_io_error_on_a_full_disk_is_said_to_be_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kmslab.kms.store import faults
+
+    io = sqlite3.OperationalError("disk I/O error")
+    io.sqlite_errorname = "SQLITE_IOERR_WRITE"
+    eio = OSError(errno.EIO, "Input/output error", str(tmp_path / "k.db-shm"))
+    locked = PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "k.db"))
+    path = tmp_path / "k.db"
+    assert "the disk reported an error" in str(faults.sqlite_error(io, path))
+    assert "Input/output error" in str(faults.os_error(eio, path))
+
+    class Full:
+        f_bavail = 0
+
+    monkeypatch.setattr(faults.os, "statvfs", lambda _: Full())
+    assert str(faults.sqlite_error(io, path)).endswith(
+        "(disk I/O error): the disk is full: free some space."
+    )
+    assert str(faults.os_error(eio, path)).endswith("-shm: the disk is full: free some space.")
+    assert "permission denied" in str(faults.os_error(locked, path))  # its own advice first

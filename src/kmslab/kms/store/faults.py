@@ -121,21 +121,40 @@ _SQLITE_ADVICE: dict[str, str] = {
 }
 
 
+#: The advice when the store's file system has no free block left.
+_FULL = _OS_ADVICE[errno.ENOSPC]
+
+
+def _disk_full(path: Path) -> bool:
+    """Whether the file system of ``path``'s folder has no block left for this user: SQLite
+    says only "disk I/O error" when it cannot make its -shm file there, say."""
+    try:
+        return os.statvfs(path.parent).f_bavail == 0
+    except (OSError, AttributeError):  # gone, or no statvfs (Windows)
+        return False
+
+
 def os_error(exc: OSError, path: Path) -> StoreError:
     """One line for an OSError met opening the store: the file and what to do (a
-    StoreError, an OSError too, is already that line)."""
+    StoreError, an OSError too, is already that line). An error without advice of its
+    own on a full disk says the disk is full."""
     if isinstance(exc, StoreError):
         return exc
-    advice = _OS_ADVICE.get(exc.errno or 0) or (exc.strerror or type(exc).__name__)
+    advice = _OS_ADVICE.get(exc.errno or 0)
+    if advice is None:
+        advice = _FULL if _disk_full(path) else (exc.strerror or type(exc).__name__)
     where = exc.filename if exc.filename is not None else path
     return StoreError(f"The store {path} cannot be opened: {where}: {advice}.")
 
 
 def sqlite_error(exc: sqlite3.Error, path: Path) -> StoreError:
-    """One line for an SQLite error met opening or loading the store."""
-    name = getattr(exc, "sqlite_errorname", "")  # Python 3.11+
+    """One line for an SQLite error met opening or loading the store; an I/O error on a
+    full disk says the disk is full."""
+    name = getattr(exc, "sqlite_errorname", "") or ""  # Python 3.11+
     advice = next(
         (text for prefix, text in _SQLITE_ADVICE.items() if name.startswith(prefix)),
         "it is damaged or not a kmslab store",
     )
+    if name.startswith("SQLITE_IOERR") and _disk_full(path):
+        advice = _FULL
     return StoreError(f"The store {path} cannot be opened ({exc}): {advice}.")
