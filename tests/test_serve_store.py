@@ -275,3 +275,91 @@ def test_a_store_that_cannot_open_is_one_line_and_status_2(tmp_path: Path, how: 
     assert out.stderr.startswith("kmslab serve: ") and out.stderr.count("\n") == 1, out.stderr
     assert "Traceback" not in out.stderr and out.stdout == ""
     assert f"The store {store}" in out.stderr or how in ("symlink", "directory"), out.stderr
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM ``proc``; its exit status must be 0; returns what it wrote to stderr."""
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=_DEADLINE) == 0
+    assert proc.stderr is not None
+    return proc.stderr.read()
+
+
+def test_a_checkpoint_that_cannot_finish_says_to_keep_the_wal(tmp_path: Path) -> None:
+    """A reader holding an older state (a sqlite3 shell) keeps the checkpoint at close from
+    copying every commit into the database file: the server says to keep PATH-wal."""
+    import sqlite3
+
+    store = tmp_path / "kms.sqlite3"
+    wal = tmp_path / "kms.sqlite3-wal"
+    with _serve(store) as (proc, url):
+        kms = _client(url)
+        first = kms.create_key()["KeyMetadata"]["KeyId"]
+        reader = sqlite3.connect(store, isolation_level=None)
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM keys").fetchone() == (1,)
+        later = kms.create_key()["KeyMetadata"]["KeyId"]  # after the reader's state
+        stderr = _stop(proc)
+    assert stderr == (
+        f"kmslab serve: the store's latest changes are still in {wal} (the checkpoint "
+        "failed: another program is reading an older state of the store (a sqlite3 "
+        f"shell?)); keep that file with {store}.\n"
+    )
+    assert wal.stat().st_size > 0
+    reader.execute("COMMIT")
+    reader.close()
+    from kmslab import LocalKMS
+
+    with LocalKMS(store=store) as local:
+        assert {k["KeyId"] for k in local.call("ListKeys")["Keys"]} == {first, later}
+
+
+def test_a_clean_stop_with_a_checkpoint_done_says_nothing_more(tmp_path: Path) -> None:
+    store = tmp_path / "kms.sqlite3"
+    with _serve(store) as (proc, url):
+        _client(url).create_key()
+        assert _stop(proc) == ""
+    assert not (tmp_path / "kms.sqlite3-wal").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 300 KiB tmpfs (root only; skipped otherwise), unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)]
+    mounted = subprocess.run(mount, capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_sigterm_on_a_full_disk_says_to_keep_the_wal(small_disk: Path) -> None:
+    """The disk fills while serving: the checkpoint at close fails, the commits stay in
+    PATH-wal, and the server says so (a copy of PATH alone would be malformed)."""
+    store = small_disk / "kms.sqlite3"
+    wal = small_disk / "kms.sqlite3-wal"
+    with _serve(store) as (proc, url):
+        kms = _client(url)
+        ids = {kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(8)}
+        with open(small_disk / "filler", "wb", buffering=0) as filler:
+            try:
+                for _ in range(10_000):  # 40 MB at most: the disk is 300 KiB
+                    filler.write(b"\0" * 4096)
+            except OSError:
+                pass
+        stderr = _stop(proc)
+    assert stderr == (
+        f"kmslab serve: the store's latest changes are still in {wal} (the checkpoint "
+        f"failed: database or disk is full); keep that file with {store}.\n"
+    )
+    (small_disk / "filler").unlink()
+    from kmslab import LocalKMS
+
+    with LocalKMS(store=store) as local:  # with its WAL, the store has every key
+        assert {k["KeyId"] for k in local.call("ListKeys")["Keys"]} == ids

@@ -12,10 +12,14 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from kmslab.exceptions import ServerStartError, StoreError
 from kmslab.kms import LocalKMS
 from kmslab.server import KMSServer
+
+if TYPE_CHECKING:
+    from kmslab.kms.store import Store
 
 __all__ = ["DEFAULT_PORT", "HELP", "configure", "run"]
 
@@ -126,4 +130,22 @@ def run(args: argparse.Namespace) -> int:
     finally:
         server.stop()
         server.kms.close()  # the store, if any: its clock saved, its lock released
+        if store is not None:
+            _warn_if_wal_kept(store)
     return 0
+
+
+def _warn_if_wal_kept(store: Store) -> None:
+    """The checkpoint at close failed: a copy of PATH alone (the README's backup) would
+    miss the latest changes, or be malformed. Say which file to keep."""
+    wal = store.path.with_name(store.path.name + "-wal")
+    try:
+        kept = wal.stat().st_size > 0
+    except OSError:
+        kept = False
+    if kept and store.checkpoint_failed is not None:
+        print(
+            f"kmslab serve: the store's latest changes are still in {wal} (the checkpoint "
+            f"failed: {store.checkpoint_failed}); keep that file with {store.path}.",
+            file=sys.stderr,
+        )

@@ -123,6 +123,8 @@ class Store:
         self._mutex = threading.Lock()
         #: (from, to) schema versions of the migration run on open, e.g. (1, 2); (n, n) if none.
         self.migrated: tuple[int, int] = (0, 0)
+        #: Set by close(): why the last checkpoint left commits only in PATH-wal, or None.
+        self.checkpoint_failed: str | None = None
 
     def __repr__(self) -> str:
         return f"Store(path={str(self.path)!r}, open={self._db is not None})"
@@ -221,9 +223,15 @@ class Store:
         return self._db
 
     def close(self) -> None:
-        """Close the database and release the lock (idempotent)."""
+        """Checkpoint and close the database, release the lock (idempotent).
+
+        If the checkpoint could not move every commit into ``PATH`` (a full disk, another
+        program reading an older state), :attr:`checkpoint_failed` says why: the latest
+        commits are then only in ``PATH-wal``, which must be kept (and backed up) with it.
+        """
         with self._mutex:
             if self._db is not None:
+                self.checkpoint_failed = _checkpoint(self._db)
                 self._db.close()
                 self._db = None
                 self._lock.release()
@@ -567,6 +575,21 @@ class Store:
                 if rows:
                     out.append((where, rows))
         return out
+
+
+def _checkpoint(db: sqlite3.Connection) -> str | None:
+    """Move the WAL's commits into the database file and empty the WAL (what closing does,
+    but saying why it could not): None if done, else why not. Never waits for a reader
+    (busy_timeout 0): closing must not hang. https://sqlite.org/pragma.html#pragma_wal_checkpoint
+    """
+    try:
+        db.execute("PRAGMA busy_timeout = 0")
+        _, frames, copied = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.Error as exc:  # a full disk: "database or disk is full"
+        return str(exc)
+    if copied < frames:
+        return "another program is reading an older state of the store (a sqlite3 shell?)"
+    return None
 
 
 class _Place:
