@@ -383,6 +383,8 @@ def test_deleting_the_lock_file_does_not_make_a_second_owner(store_path: Path) -
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
         )
         assert out.stdout.startswith("locked The store"), out.stdout + out.stderr
+        assert f"in use by another process (its lock file {lock_file} was removed" in out.stdout
+        assert "process ?" not in out.stdout
         with pytest.raises(StoreLockedError, match="already open in this process"):
             LocalKMS(store=store_path)  # in this process too
         # The refused attempts dropped none of SQLite's locks: the owner still writes.

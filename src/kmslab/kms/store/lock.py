@@ -127,7 +127,7 @@ class OwnerLock:
                 db_fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
                 if not _try_lock(db_fd):
                     os.close(db_fd)  # another process holds it: no lock of ours to drop
-                    raise _locked(path, _owner_of(lock_path), here=False)
+                    raise _locked(path, _owner_of(lock_path), here=False, lock_path=lock_path)
             try:
                 fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
                 file = os.fdopen(fd, "r+", encoding="utf-8")
@@ -140,7 +140,7 @@ class OwnerLock:
                 file.close()
                 if db_fd is not None:
                     os.close(db_fd)
-                raise _locked(path, owner, here=False)
+                raise _locked(path, owner, here=False, lock_path=lock_path)
             owner = {
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
@@ -170,7 +170,9 @@ class OwnerLock:
             self._held = None
 
 
-def _locked(path: Path, owner: dict[str, Any], *, here: bool) -> StoreLockedError:
+def _locked(
+    path: Path, owner: dict[str, Any], *, here: bool, lock_path: Path | None = None
+) -> StoreLockedError:
     if here or (owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname()):
         return StoreLockedError(
             f"The store {path} is already open in this process (since "
@@ -179,9 +181,16 @@ def _locked(path: Path, owner: dict[str, Any], *, here: bool) -> StoreLockedErro
             "kms.close() (client.local_kms.close() for a client).",
             owner,
         )
+    if "pid" in owner:
+        who = (
+            f"process {owner['pid']} on {owner.get('host', '?')} since {owner.get('started', '?')}"
+        )
+    elif lock_path is not None and not os.path.lexists(lock_path):
+        who = f"another process (its lock file {lock_path} was removed, so it cannot be named)"
+    else:
+        who = f"another process (its lock file {lock_path} does not name it)"
     return StoreLockedError(
-        f"The store {path} is in use by process {owner.get('pid', '?')} on "
-        f"{owner.get('host', '?')} since {owner.get('started', '?')}. One process "
-        "opens a store at a time: stop that one, or use another --store path.",
+        f"The store {path} is in use by {who}. One process opens a store at a time: stop "
+        "that one, or use another --store path.",
         owner,
     )
