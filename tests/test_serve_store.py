@@ -219,7 +219,11 @@ def test_a_deleted_lock_file_does_not_let_a_second_server_in(tmp_path: Path) -> 
         (tmp_path / "kms.sqlite3.lock").unlink()
         second = _serve_once(store)
         assert second.returncode == 2, second.stdout + second.stderr
-        assert second.stderr.startswith(f"kmslab serve: The store {store} is in use")
+        assert second.stderr == (
+            f"kmslab serve: The store {store} is in use by another process (its lock file "
+            f"{store}.lock was removed, so it cannot be named). One process opens a store at "
+            "a time: stop that one, or use another --store path.\n"
+        )
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=_DEADLINE)
 
@@ -363,3 +367,4 @@ def test_sigterm_on_a_full_disk_says_to_keep_the_wal(small_disk: Path) -> None:
 
     with LocalKMS(store=store) as local:  # with its WAL, the store has every key
         assert {k["KeyId"] for k in local.call("ListKeys")["Keys"]} == ids
+
