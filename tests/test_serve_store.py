@@ -368,3 +368,29 @@ def test_sigterm_on_a_full_disk_says_to_keep_the_wal(small_disk: Path) -> None:
     with LocalKMS(store=store) as local:  # with its WAL, the store has every key
         assert {k["KeyId"] for k in local.call("ListKeys")["Keys"]} == ids
 
+
+def test_the_start_line_counts_the_keys_of_every_region(tmp_path: Path) -> None:
+    from kmslab import LocalKMS
+
+    store = tmp_path / "kms.sqlite3"
+    with LocalKMS(store=store) as local:
+        local.call("CreateKey")
+        other = local.aws_account.region("eu-west-1")
+        other.call("CreateKey")
+        other.call("CreateKey")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmslab", "serve", "--store", str(store), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the server prints it before it serves
+    finally:
+        proc.kill()
+        proc.wait(timeout=_DEADLINE)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert first == f"kmslab: keys kept in {store} (3 keys in 2 Regions)\n"

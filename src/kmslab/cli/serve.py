@@ -90,6 +90,18 @@ def _print_identities(kms: LocalKMS) -> None:
         print(f"    AWS_ACCESS_KEY_ID={principal.access_key_id}  {principal.caller_arn}")
 
 
+def _count(kms: LocalKMS) -> str:
+    """ "N keys in M Regions": every Region of the account the store holds, not only the
+    one served first (a request signed for another Region reaches that one)."""
+    regions = kms.aws_account.regions
+    keys = sum(len(region.keys) for region in regions.values())
+    return f"{_plural(keys, 'key')} in {_plural(len(regions), 'Region')}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     """``kill`` (SIGTERM) stops the server as Ctrl-C does: the store is closed cleanly (its
     WAL checkpointed into the database file, its lock released). A second one kills."""
@@ -112,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         )
     store = server.kms.store
     if store is not None:
-        print(f"kmslab: keys kept in {store.path} ({len(server.kms.keys)} keys)")
+        print(f"kmslab: keys kept in {store.path} ({_count(server.kms)})")
         before, after = store.migrated
         if 0 < before < after:
             print(f"kmslab: store schema migrated from version {before} to {after}")
