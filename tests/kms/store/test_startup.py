@@ -275,15 +275,18 @@ def test_a_damaged_record_is_one_line_naming_the_store(store_path: Path, case: s
         assert "meta row clock:" in message
 
 
-@pytest.mark.parametrize("how", ["truncated", "deleted"])
+@pytest.mark.parametrize("how", ["truncated", "deleted", "dangling link"])
 def test_a_database_gone_while_its_root_key_stays_is_refused(store_path: Path, how: str) -> None:
     _make(store_path)
     if how == "truncated":
         store_path.write_bytes(b"")
     for name in (store_path.name, f"{store_path.name}-wal", f"{store_path.name}-shm"):
-        if how == "deleted" and (store_path.parent / name).exists():
+        if how != "truncated" and (store_path.parent / name).exists():
             (store_path.parent / name).unlink()
+    if how == "dangling link":  # nothing is made where it points
+        store_path.symlink_to(store_path.with_name("gone.sqlite3"))
     message = _refused(store_path)
+    assert not store_path.with_name("gone.sqlite3").exists()
     state = "is empty" if how == "truncated" else "does not exist"
     assert f"{store_path} {state} but its root key {store_path}.root-key exists" in message
     assert (
@@ -291,6 +294,7 @@ def test_a_database_gone_while_its_root_key_stays_is_refused(store_path: Path, h
     )
     assert _refused(store_path) == message  # nothing was made in its place
     assert store_path.exists() == (how == "truncated")
+    assert os.path.lexists(store_path) == (how != "deleted")
 
 
 @pytest.mark.parametrize("root_key", [True, False])

@@ -148,7 +148,7 @@ class Store:
             if not path.parent.is_dir():
                 raise StoreError(f"The folder of the store {path} does not exist.")
             _regular_or_absent(path)  # before anything opens it: a FIFO would block
-            if not os.path.lexists(path) and os.path.lexists(root_path):
+            if not path.exists() and os.path.lexists(root_path):  # a dangling link too
                 raise lost_store(path, root_path, was_there=False)  # before making anything
             was_there = path.exists()
             lock = OwnerLock.acquire(path)  # creates the database file (0600) if absent
