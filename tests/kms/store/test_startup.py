@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import sqlite3
 import subprocess
@@ -14,6 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kmslab.exceptions import StoreError, StoreLockedError
 from kmslab.kms import LocalKMS
@@ -490,3 +493,45 @@ def test_an_io_error_on_a_full_disk_is_said_to_be_full(
     )
     assert str(faults.os_error(eio, path)).endswith("-shm: the disk is full: free some space.")
     assert "permission denied" in str(faults.os_error(locked, path))  # its own advice first
+
+
+#: Values a hand-edited meta row may hold: JSON of any shape, numbers, text.
+_ROW_VALUES = st.one_of(
+    st.text(max_size=40),
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.sampled_from(["frozen", "offset", "x"]), inner, max_size=3)
+        ),
+        max_leaves=8,
+    ).map(json.dumps),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    row=st.sampled_from(["clock:%", "numbers:%", "secret:%", "root-key-check"]), value=_ROW_VALUES
+)
+def test_any_meta_row_opens_or_is_one_line(tmp_path: Path, row: str, value: str) -> None:
+    """Whatever a meta row is changed to, opening the store either works or gives one
+    StoreError line naming the store: never another exception."""
+    store = tmp_path / "any.sqlite3"
+    if not store.exists():
+        with LocalKMS(store=store) as kms:
+            key_id = kms.call("CreateKey")["KeyMetadata"]["KeyId"]
+            kms.call("CreateGrant", KeyId=key_id, GranteePrincipal=_ROLE, Operations=["Decrypt"])
+            kms.clock.advance(days=1)
+        (tmp_path / "pristine").write_bytes(store.read_bytes())
+    store.write_bytes((tmp_path / "pristine").read_bytes())
+    db = sqlite3.connect(store)
+    db.execute("UPDATE meta SET value = ? WHERE name LIKE ?", (value, row))
+    assert db.total_changes == 1
+    db.commit()
+    db.close()
+    try:
+        LocalKMS(store=store).close()
+    except StoreError as exc:
+        assert "\n" not in str(exc) and str(store) in str(exc)

@@ -211,6 +211,14 @@ class Store:
             yield place
         except sqlite3.Error as exc:
             raise sqlite_error(exc, self.path) from None
+        except StoreError as exc:
+            if str(self.path) in str(exc):
+                raise
+            # A sealed value in a format kmslab does not know: said with the store's name.
+            what = str(exc).rstrip(".")
+            raise unreadable(
+                self.path, f"{place.record}: {what}" if place.record else what
+            ) from None
         except DAMAGE as exc:
             what = type(exc).__name__
             raise unreadable(
