@@ -2,9 +2,10 @@
 
 :class:`~kmslab.kms.store.Store` turns the operating system's and SQLite's errors met while
 opening or loading a store into one :class:`~kmslab.exceptions.StoreError` line naming the
-file (tables of advice by errno and by SQLite error name), refuses a database that is gone
-or empty while its root key is there (:func:`lost_store`), and removes what a failed
-creation made (:func:`unmake`).
+file (tables of advice by errno and by SQLite error name; an I/O error on a full disk says
+the disk is full), refuses a database that is gone or empty while its root key or a -wal
+file is there (:func:`lost_store`), says which record cannot be read (:func:`unreadable`,
+for what :data:`DAMAGE` lists), and removes what a failed creation made (:func:`unmake`).
 
 >>> import errno, pathlib
 >>> error = os_error(PermissionError(errno.EACCES, "Permission denied", "/x/k.db.lock"),

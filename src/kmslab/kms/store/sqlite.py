@@ -27,9 +27,13 @@ an open one's ``PATH``, ``PATH-wal`` and ``PATH.root-key`` together, or use ``sq
 ".backup COPY"``.
 
 Opening refuses, in one line saying what to do (:class:`~kmslab.exceptions.StoreError`),
-files it cannot use (permissions, a read-only file system, a damaged database, a root key
-that is a link or a directory) and a database that is empty or gone while its root key is
-still there: making a new store in its place would lose its keys without a word.
+files it cannot use (permissions, a read-only file system, a full disk, a damaged database,
+a root key or database that is a link, a directory, a FIFO or a device), a database that
+is empty or gone while its root key or a -wal file is still there (making a new store in
+its place would lose its keys without a word; nothing is touched), and records it cannot
+read (a row edited by hand, an alias whose key is gone, a key without material).
+If closing cannot checkpoint (a full disk), :attr:`Store.checkpoint_failed` says why, and
+``PATH-wal`` holds the latest commits: keep it with ``PATH``.
 
 Each state-changing call is one transaction: :meth:`Store.save` writes the keys, aliases
 and grants the call changed (and the clock, and each Region's next creation number, so a
@@ -136,8 +140,9 @@ class Store:
         Raises :class:`~kmslab.exceptions.StoreLockedError` if another process (or another
         open Store) owns it, :class:`~kmslab.exceptions.StoreError` (one line saying what
         to do) if its root key is missing or not its own, its schema is newer than this
-        kmslab, the database is empty or gone while its root key is there, or a file
-        cannot be used (permissions, a read-only file system, damage).
+        kmslab, the database is empty or gone while its root key (or a -wal file) is there,
+        a path is not a regular file, or a file cannot be used (permissions, a read-only
+        file system, a full disk, damage).
         """
         path = Path(path).expanduser().absolute()
         root_path = path.with_name(path.name + ".root-key")
