@@ -17,7 +17,9 @@ b'kept'
 - :mod:`~kmslab.kms.store.extras`: what is kept beside them (custom key stores, CloudHSM
   clusters, proxy routes, IAM principals) and why a key store comes back connected;
 - :mod:`~kmslab.kms.store.sealing`: key material sealed under the root key file;
-- :mod:`~kmslab.kms.store.lock`: one process owns a store at a time.
+- :mod:`~kmslab.kms.store.lock`: one process owns a store at a time;
+- :mod:`~kmslab.kms.store.rows`: how a document is written to its row, read back and named;
+- :mod:`~kmslab.kms.store.faults`: each problem met opening a store, said in one line.
 
 Loaded only when a store is asked for: ``import kmslab`` does not import sqlite3.
 """

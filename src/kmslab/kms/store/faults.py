@@ -20,6 +20,7 @@ import contextlib
 import errno
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
 from kmslab.exceptions import StoreError
@@ -159,3 +160,32 @@ def sqlite_error(exc: sqlite3.Error, path: Path) -> StoreError:
     if name.startswith("SQLITE_IOERR") and _disk_full(path):
         advice = _FULL
     return StoreError(f"The store {path} cannot be opened ({exc}): {advice}.")
+
+
+def checkpoint(db: sqlite3.Connection) -> str | None:
+    """Move the WAL's commits into the database file and empty the WAL (what closing does,
+    but saying why it could not): None if done, else why not. Never waits for a reader
+    (busy_timeout 0): closing must not hang. https://sqlite.org/pragma.html#pragma_wal_checkpoint
+    """
+    try:
+        db.execute("PRAGMA busy_timeout = 0")
+        _, frames, copied = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.Error as exc:  # a full disk: "database or disk is full"
+        return str(exc)
+    if copied < frames:
+        return "another program is reading an older state of the store (a sqlite3 shell?)"
+    return None
+
+
+def regular_or_absent(path: Path) -> None:
+    """Refuse a database path that is not a regular file (a FIFO, a device, a link to
+    one): a FIFO would block the open, and a device is no store. Absent is fine."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise StoreError(
+            f"The store {path} is not a regular file (a FIFO, a device or a link to one): "
+            "give the path of a kmslab store file, or move it away."
+        )

@@ -51,7 +51,6 @@ import contextlib
 import json
 import os
 import sqlite3
-import stat
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -64,14 +63,25 @@ from kmslab.kms.store.codec import Codec, Shape, stored
 from kmslab.kms.store.extras import COLLECTIONS, IamState, iam_doc, iam_state, restore_iam
 from kmslab.kms.store.faults import (
     DAMAGE,
+    checkpoint,
     file_size,
     lost_store,
     os_error,
+    regular_or_absent,
     sqlite_error,
     unmake,
     unreadable,
 )
 from kmslab.kms.store.lock import OwnerLock
+from kmslab.kms.store.rows import (
+    Place,
+    clock_name,
+    committed,
+    doc_text,
+    numbers_name,
+    secret_name,
+    write_rows,
+)
 from kmslab.kms.store.schema import migrate
 from kmslab.kms.store.sealing import RootKey
 
@@ -152,7 +162,7 @@ class Store:
                 raise StoreError(f"The store path {path} is a directory; give a file name in it.")
             if not path.parent.is_dir():
                 raise StoreError(f"The folder of the store {path} does not exist.")
-            _regular_or_absent(path)  # before anything opens it: a FIFO would block
+            regular_or_absent(path)  # before anything opens it: a FIFO would block
             if not path.exists() and os.path.lexists(root_path):  # a dangling link too
                 raise lost_store(path, root_path, was_there=False)  # before making anything
             was_there = path.exists()
@@ -207,11 +217,11 @@ class Store:
                 raise StoreError(f"The root key {self._root.path} is not the key of {self.path}.")
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[_Place]:
+    def _reading(self) -> Iterator[Place]:
         """Loading: an SQLite error (a damaged page met only now) or a record that cannot
         be read (:data:`~kmslab.kms.store.faults.DAMAGE`) is one StoreError line; the
         caller names the record it reads in the yielded place."""
-        place = _Place()
+        place = Place()
         try:
             yield place
         except sqlite3.Error as exc:
@@ -244,7 +254,7 @@ class Store:
         """
         with self._mutex:
             if self._db is not None:
-                self.checkpoint_failed = _checkpoint(self._db)
+                self.checkpoint_failed = checkpoint(self._db)
                 self._db.close()
                 self._db = None
                 self._lock.release()
@@ -264,11 +274,11 @@ class Store:
                 )
             row = (
                 self._connection()
-                .execute("SELECT value FROM meta WHERE name = ?", (_clock_name(account.id),))
+                .execute("SELECT value FROM meta WHERE name = ?", (clock_name(account.id),))
                 .fetchone()
             )
             if row is not None:
-                place.record = f"meta row {_clock_name(account.id)}"
+                place.record = f"meta row {clock_name(account.id)}"
                 state = json.loads(row[0])
                 frozen = state.get("frozen")
                 account.clock.restore(
@@ -352,20 +362,20 @@ class Store:
             }
             for name in KMS_SECRETS:
                 row = db.execute(
-                    "SELECT value FROM meta WHERE name = ?", (_secret_name(scope, name),)
+                    "SELECT value FROM meta WHERE name = ?", (secret_name(scope, name),)
                 ).fetchone()
                 if row is not None:
-                    place.record = f"meta row {_secret_name(scope, name)}"
+                    place.record = f"meta row {secret_name(scope, name)}"
                     value = self._root.open(
-                        _secret_name(scope, name).encode(), bytes.fromhex(row[0])
+                        secret_name(scope, name).encode(), bytes.fromhex(row[0])
                     )
                     setattr(kms, name, value)
                     self._secrets[(*scope, name)] = value
             row = db.execute(
-                "SELECT value FROM meta WHERE name = ?", (_numbers_name(scope),)
+                "SELECT value FROM meta WHERE name = ?", (numbers_name(scope),)
             ).fetchone()
             if row is not None:
-                place.record = f"meta row {_numbers_name(scope)}"
+                place.record = f"meta row {numbers_name(scope)}"
                 # Past every number given before, even to keys and grants since deleted: a
                 # marker that names one never meets a new item with the same number.
                 kms.numbers.saw(int(row[0]) - 1)
@@ -428,9 +438,9 @@ class Store:
                 writes.append(
                     (
                         scope,
-                        [(k, _doc(dumps, k, kms.keys.get(k))) for k in keys],
-                        [(a, _doc(dumps, a, kms.aliases.get(a))) for a in aliases],
-                        [(k, _doc(dumps, k, kms.grants_of(k))) for k in grants],
+                        [(k, doc_text(dumps, k, kms.keys.get(k))) for k in keys],
+                        [(a, doc_text(dumps, a, kms.aliases.get(a))) for a in aliases],
+                        [(k, doc_text(dumps, k, kms.grants_of(k))) for k in grants],
                         [
                             (name, value)
                             for name in KMS_SECRETS
@@ -455,19 +465,19 @@ class Store:
                     if numbers:
                         db.execute(
                             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                            (_numbers_name(scope), str(numbers)),
+                            (numbers_name(scope), str(numbers)),
                         )
-                    _write(db, "keys", "id", scope, key_rows)
-                    _write(db, "aliases", "name", scope, alias_rows)
-                    _write(db, "grants", "key_id", scope, grant_rows)
+                    write_rows(db, "keys", "id", scope, key_rows)
+                    write_rows(db, "aliases", "name", scope, alias_rows)
+                    write_rows(db, "grants", "key_id", scope, grant_rows)
                     for name, value in secrets:
-                        sealed = self._root.seal(_secret_name(scope, name).encode(), value)
+                        sealed = self._root.seal(secret_name(scope, name).encode(), value)
                         db.execute(
                             "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                            (_secret_name(scope, name), sealed.hex()),
+                            (secret_name(scope, name), sealed.hex()),
                         )
                 for (table, account_id, region), rows in beside:
-                    _write(db, table, "id", (account_id, region), rows)
+                    write_rows(db, table, "id", (account_id, region), rows)
                 if iam_text is not None:
                     db.execute(
                         "INSERT INTO iam (account, doc) VALUES (?, ?) "
@@ -482,7 +492,7 @@ class Store:
                     }
                     db.execute(
                         "INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                        (_clock_name(account.id), json.dumps(state)),
+                        (clock_name(account.id), json.dumps(state)),
                     )
                 db.execute("COMMIT")
             except BaseException:
@@ -549,7 +559,7 @@ class Store:
                             delattr(kms, name)
                         else:
                             setattr(kms, name, secret)
-                key_docs = {k: _committed(db, loads, "keys", "id", scope, k) for k in keys}
+                key_docs = {k: committed(db, loads, "keys", "id", scope, k) for k in keys}
                 order = None
                 if any(key is not None and k not in kms.keys for k, key in key_docs.items()):
                     order = [
@@ -561,8 +571,8 @@ class Store:
                     ]
                 kms.revert(
                     key_docs,
-                    {a: _committed(db, loads, "aliases", "name", scope, a) for a in aliases},
-                    {k: _committed(db, loads, "grants", "key_id", scope, k) or [] for k in grants},
+                    {a: committed(db, loads, "aliases", "name", scope, a) for a in aliases},
+                    {k: committed(db, loads, "grants", "key_id", scope, k) or [] for k in grants},
                     order,
                 )
 
@@ -588,85 +598,3 @@ class Store:
                 if rows:
                     out.append((where, rows))
         return out
-
-
-def _checkpoint(db: sqlite3.Connection) -> str | None:
-    """Move the WAL's commits into the database file and empty the WAL (what closing does,
-    but saying why it could not): None if done, else why not. Never waits for a reader
-    (busy_timeout 0): closing must not hang. https://sqlite.org/pragma.html#pragma_wal_checkpoint
-    """
-    try:
-        db.execute("PRAGMA busy_timeout = 0")
-        _, frames, copied = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-    except sqlite3.Error as exc:  # a full disk: "database or disk is full"
-        return str(exc)
-    if copied < frames:
-        return "another program is reading an older state of the store (a sqlite3 shell?)"
-    return None
-
-
-class _Place:
-    """The record being read (named in the error if it cannot be), "" for none."""
-
-    record = ""
-
-
-def _regular_or_absent(path: Path) -> None:
-    """Refuse a database path that is not a regular file (a FIFO, a device, a link to
-    one): a FIFO would block the open, and a device is no store. Absent is fine."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISREG(mode):
-        raise StoreError(
-            f"The store {path} is not a regular file (a FIFO, a device or a link to one): "
-            "give the path of a kmslab store file, or move it away."
-        )
-
-
-def _doc(dumps: Any, doc_id: str, value: Any) -> str | None:
-    if value is None or (isinstance(value, list) and not value):
-        return None
-    return str(dumps(doc_id, value))
-
-
-def _committed(
-    db: sqlite3.Connection, loads: Any, table: str, column: str, scope: tuple[str, str], name: str
-) -> Any:
-    """The committed document ``name`` of ``table`` in ``scope``, loaded, or None."""
-    # Table and column names come from Store.reload, never from input.
-    row = db.execute(
-        f"SELECT doc FROM {table} WHERE account = ? AND region = ? AND {column} = ?",
-        (*scope, name),
-    ).fetchone()
-    return None if row is None else loads(row[0], name)
-
-
-def _write(
-    db: sqlite3.Connection, table: str, column: str, scope: tuple[str, str], rows: list[Any]
-) -> None:
-    # Table and column names come from Store.save and COLLECTIONS, never from input.
-    upsert = (
-        f"INSERT INTO {table} (account, region, {column}, doc) VALUES (?, ?, ?, ?) "
-        f"ON CONFLICT (account, region, {column}) DO UPDATE SET doc = excluded.doc"
-    )
-    delete = f"DELETE FROM {table} WHERE account = ? AND region = ? AND {column} = ?"
-    for name, doc in rows:
-        if doc is None:
-            db.execute(delete, (*scope, name))
-        else:
-            db.execute(upsert, (*scope, name, doc))
-
-
-def _secret_name(scope: tuple[str, str], name: str) -> str:
-    return f"secret:{name}:{scope[0]}:{scope[1]}"
-
-
-def _numbers_name(scope: tuple[str, str]) -> str:
-    """The meta row of a Region's next creation number (absent: past the largest saved)."""
-    return f"numbers:{scope[0]}:{scope[1]}"
-
-
-def _clock_name(account_id: str) -> str:
-    return f"clock:{account_id}"
