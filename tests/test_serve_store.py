@@ -326,23 +326,6 @@ def test_a_clean_stop_with_a_checkpoint_done_says_nothing_more(tmp_path: Path) -
     assert not (tmp_path / "kms.sqlite3-wal").exists()
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 300 KiB tmpfs (root only; skipped otherwise), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    folder = tmp_path / "small"
-    folder.mkdir()
-    mount = ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)]
-    mounted = subprocess.run(mount, capture_output=True, text=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
-
-
 def test_sigterm_on_a_full_disk_says_to_keep_the_wal(small_disk: Path) -> None:
     """The disk fills while serving: the checkpoint at close fails, the commits stay in
     PATH-wal, and the server says so (a copy of PATH alone would be malformed)."""

@@ -432,26 +432,6 @@ def test_a_new_store_that_cannot_be_made_leaves_nothing_behind(
 # -- a full disk ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 300 KiB tmpfs (root only; skipped otherwise), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    folder = tmp_path / "small"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(folder)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace')}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
-
-
 def _fill(folder: Path) -> None:
     """Write to ``folder`` until its file system has no block left (a bounded loop)."""
     with open(folder / "filler", "wb", buffering=0) as file, contextlib.suppress(OSError):
