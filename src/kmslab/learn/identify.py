@@ -163,14 +163,16 @@ class KeyIdentity:
         parts.append("</p>")
         for title, items in self._sections():
             if title == "How we know" and self.evidence:
+                left = "style='text-align:left'"  # JupyterLab right-aligns cells by default
                 rows = "".join(
-                    f"<tr><td>{esc(e.field)}</td><td><code>{esc(_show(e.value))}</code></td>"
-                    f"<td>{esc(e.meaning)}</td></tr>"
+                    f"<tr><td {left}>{esc(e.field)}</td>"
+                    f"<td {left}><code>{esc(_show(e.value))}</code></td>"
+                    f"<td {left}>{esc(e.meaning)}</td></tr>"
                     for e in self.evidence
                 )
                 parts.append(
-                    f"<p><i>{esc(title)}</i></p><table><tr><th>field</th><th>value</th>"
-                    f"<th>what it means</th></tr>{rows}</table>"
+                    f"<p><i>{esc(title)}</i></p><table><tr><th {left}>field</th>"
+                    f"<th {left}>value</th><th {left}>what it means</th></tr>{rows}</table>"
                 )
             elif items:
                 lis = "".join(f"<li>{esc(i)}</li>" for i in items)
