@@ -7,6 +7,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 import kmslab
+from kmslab.exceptions import TargetError
 from kmslab.server import serve
 
 
@@ -34,3 +35,11 @@ def test_a_local_endpoint_needs_no_aws_credentials(monkeypatch: pytest.MonkeyPat
         assert kms.create_key()["KeyMetadata"]["KeySpec"] == "SYMMETRIC_DEFAULT"
     finally:
         server.stop()
+
+
+def test_the_aws_target_without_a_region_says_how_to_choose_one(monkeypatch) -> None:
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(TargetError, match="No AWS Region is set"):
+        kmslab.client(target="aws")

@@ -219,7 +219,15 @@ def client(
 
     cfg = Config(**config) if config else None
     if name == "aws":
-        return boto3.client("kms", region_name=region_name, config=cfg)
+        from botocore.exceptions import NoRegionError
+
+        try:
+            return boto3.client("kms", region_name=region_name, config=cfg)
+        except NoRegionError:
+            raise TargetError(
+                "No AWS Region is set for the aws target: pass region_name='eu-west-1' (say), "
+                "or set AWS_DEFAULT_REGION, or a region in your AWS profile."
+            ) from None
     if name.startswith(("http://", "https://")):
         return boto3.client(
             "kms",
