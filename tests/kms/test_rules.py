@@ -262,17 +262,6 @@ def _restore(kms: LocalKMS, key: Params) -> None:
 # -- operation x key type -------------------------------------------------------------------
 
 
-#: Operations that encrypt under the key with SYMMETRIC_DEFAULT (data keys, data key pairs).
-_SYMMETRIC_DEFAULT_OPERATIONS = frozenset(
-    {
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-    }
-)
-
-
 @pytest.mark.parametrize(("spec", "usage"), specs.valid_pairs())
 @pytest.mark.parametrize("operation", KEYED)
 def test_operation_by_key_type(keys, operation, spec, usage):
@@ -291,8 +280,8 @@ def test_operation_by_key_type(keys, operation, spec, usage):
         assert code == rule.refusal == "IncorrectKeyException", message
     elif not ok and message is None:  # rotation of a key that cannot rotate: no message
         assert code == rule.refusal == "UnsupportedOperationException"
-    elif not ok and operation in _SYMMETRIC_DEFAULT_OPERATIONS and usage == "ENCRYPT_DECRYPT":
-        # They encrypt with SYMMETRIC_DEFAULT: AWS's Encrypt text for that algorithm.
+    elif not ok and rule.implied_algorithm and usage == "ENCRYPT_DECRYPT":
+        # Data keys: AWS's Encrypt text for the algorithm they encrypt with.
         assert code == rule.refusal == "InvalidKeyUsageException"
         assert message == f"Algorithm SYMMETRIC_DEFAULT is incompatible with key spec {spec}."
     elif not ok:

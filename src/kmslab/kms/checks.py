@@ -155,13 +155,13 @@ def check_type(self: LocalKMS, rule: OperationRule, key: Key, action: str | None
                 "The key ID in the request does not identify a CMK that can perform this operation."
             )
         if rule.refusal in ("InvalidKeyUsageException", "IncorrectKeyException"):
-            if rule.name in _SYM_ONLY and key.usage == "ENCRYPT_DECRYPT":
-                # An asymmetric ENCRYPT_DECRYPT key has the right usage but the wrong
-                # spec: these operations encrypt with SYMMETRIC_DEFAULT. AWS text unknown:
-                # inferred, the observed Encrypt text (ledger algorithm-incompatible).
-                implied = "SYMMETRIC_DEFAULT"
+            if rule.implied_algorithm is not None and key.usage == "ENCRYPT_DECRYPT":
+                # The right usage, but a spec that does not take the algorithm the operation
+                # encrypts with. AWS text unknown: inferred, the observed Encrypt text (ledger
+                # algorithm-incompatible).
                 raise InvalidKeyUsageException(
-                    f"Algorithm {implied} is incompatible with key spec {key.info.name}."
+                    f"Algorithm {rule.implied_algorithm} is incompatible with key spec "
+                    f"{key.info.name}."
                 )
             # Observed (ledger key-usage-invalid): Encrypt, Sign, Verify, GenerateMac,
             # DeriveSharedSecret, ReEncryptTo.
@@ -215,15 +215,6 @@ def secret(self: LocalKMS, key: Key, material: Material | None = None) -> Any:
 
 #: Refusals AWS sends with no message member (rotation of a key that cannot rotate).
 _NO_MESSAGE_REFUSALS = frozenset({"EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand"})
-
-_SYM_ONLY = frozenset(
-    {
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-        "GenerateDataKeyPair",
-        "GenerateDataKeyPairWithoutPlaintext",
-    }
-)
 
 
 def _is_key_id(text: str) -> bool:

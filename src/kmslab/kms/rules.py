@@ -98,6 +98,11 @@ class OperationRule:
     #: Multi-Region keys only (ReplicateKey, UpdatePrimaryRegion). These depend on the key's
     #: MultiRegion property, not its type, so the operations matrix leaves them out.
     multi_region: bool = False
+    #: The algorithm the operation encrypts with under the key, which the request cannot
+    #: name (data keys and data key pairs: SYMMETRIC_DEFAULT). A key of the right usage but
+    #: another spec is refused in Encrypt's words for that algorithm (ledger
+    #: algorithm-incompatible).
+    implied_algorithm: str | None = None
 
 
 def _rule(name: str, types: str, states: str, plane: str, **kw: object) -> OperationRule:
@@ -114,6 +119,7 @@ _ASYMMETRIC = "A-ED A-SV A-KA A-KEM"
 _ROTATION: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "aws_kms_only": True}
 _IMPORT: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "external_only": True}
 _MULTI_REGION: dict[str, object] = {"aliases": False, "refusal": _UNSUPPORTED, "multi_region": True}
+_DATA_KEYS: dict[str, object] = {"implied_algorithm": "SYMMETRIC_DEFAULT"}
 
 #: Operation name -> rule. Reference sections 6 and 7.
 OPERATIONS: dict[str, OperationRule] = {
@@ -124,10 +130,10 @@ OPERATIONS: dict[str, OperationRule] = {
         # A key that cannot decrypt the ciphertext: IncorrectKeyException (recorded AWS).
         _rule("Decrypt", "SYM A-ED", "crypto", "data", refusal=_INCORRECT),
         _rule("ReEncrypt", "SYM A-ED", "crypto", "data", refusal=_INCORRECT),
-        _rule("GenerateDataKey", "SYM", "crypto", "data"),
-        _rule("GenerateDataKeyWithoutPlaintext", "SYM", "crypto", "data"),
-        _rule("GenerateDataKeyPair", "SYM", "crypto", "data"),
-        _rule("GenerateDataKeyPairWithoutPlaintext", "SYM", "crypto", "data"),
+        _rule("GenerateDataKey", "SYM", "crypto", "data", **_DATA_KEYS),
+        _rule("GenerateDataKeyWithoutPlaintext", "SYM", "crypto", "data", **_DATA_KEYS),
+        _rule("GenerateDataKeyPair", "SYM", "crypto", "data", **_DATA_KEYS),
+        _rule("GenerateDataKeyPairWithoutPlaintext", "SYM", "crypto", "data", **_DATA_KEYS),
         _rule("GenerateMac", "HMAC", "crypto", "data"),
         _rule("VerifyMac", "HMAC", "crypto", "data"),
         _rule("Sign", "A-SV", "crypto", "data"),
