@@ -41,6 +41,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from kmslab.kms.policy.document import Policy, parse_identity_policy
@@ -62,6 +63,13 @@ _ARN = re.compile(
     r"arn:aws:(?P<service>iam|sts)::(?P<account>\d{12}):"
     r"(?P<kind>root|user|role|assumed-role)(?:/(?P<rest>.+))?"
 )
+
+
+def _derived_id(prefix: str, name: str, length: int) -> str:
+    """An identifier in AWS's form (a 4-letter prefix, then upper-case base32 characters)
+    derived from ``name``, so a principal has the same one on every run."""
+    digest = hashlib.sha256(f"kmslab:{name}".encode()).digest()
+    return prefix + base64.b32encode(digest).decode()[:length]
 
 
 @dataclass(eq=False)
@@ -97,28 +105,20 @@ class Principal:
     def is_root(self) -> bool:
         return self.kind == "Root"
 
-    @property
+    @cached_property
     def access_key_id(self) -> str:
         """The access key ID whose requests come from this principal: 20 characters,
         ``ASIA`` for a role session, ``AKIA`` otherwise, the same on every run."""
-        cached: str | None = self.__dict__.get("_access_key_id")
-        if cached is None:
-            digest = hashlib.sha256(f"kmslab:{self.caller_arn}".encode()).digest()
-            prefix = "ASIA" if self.kind == "AssumedRole" else "AKIA"
-            cached = self.__dict__["_access_key_id"] = (
-                prefix + base64.b32encode(digest).decode()[:16]
-            )
-        return cached
+        prefix = "ASIA" if self.kind == "AssumedRole" else "AKIA"
+        return _derived_id(prefix, self.caller_arn, 16)
 
-    @property
+    @cached_property
     def unique_id(self) -> str:
         """IAM's unique ID of the user or role (``AIDA...``, ``AROA...``; IAM User Guide,
         "Unique identifiers"), or the account ID for the root."""
         if self.is_root:
             return self.account
-        digest = hashlib.sha256(f"kmslab:{self.arn}".encode()).digest()
-        prefix = "AIDA" if self.kind == "IAMUser" else "AROA"
-        return prefix + base64.b32encode(digest).decode()[:17]
+        return _derived_id("AIDA" if self.kind == "IAMUser" else "AROA", self.arn, 17)
 
     def identity(self) -> dict[str, Any]:
         """CloudTrail's userIdentity element for this caller (built once; do not change it).
