@@ -513,6 +513,7 @@ def test_partition_region_patterns_are_botocores() -> None:
     partitions = _botocore_partitions()
     for row in specs.PARTITIONS:
         assert row.region_pattern == partitions[row.name]["regionRegex"], row.name
+        assert row.dns_suffix == partitions[row.name]["dnsSuffix"], row.name
         for region in partitions[row.name]["regions"]:
             assert specs.partition(region).name == row.name, region
 

@@ -607,8 +607,9 @@ class Partition:
     partition. Sources: the AWS KMS key spec reference on docs.aws.amazon.com and on
     docs.amazonaws.cn (``asymmetric-key-specs``: SM2 "China Regions only"; the China page
     lists no ML-KEM spec), and "Supported cryptographic algorithms" (SM4-128 in China).
-    ``region_pattern``: the names of its Regions, as botocore's ``endpoints.json`` gives them
-    (each partition's ``regionRegex``; a test compares them).
+    ``region_pattern``: the names of its Regions, and ``dns_suffix``: the domain of its
+    service endpoints, as botocore's ``endpoints.json`` gives them (each partition's
+    ``regionRegex`` and ``dnsSuffix``; a test compares them).
     """
 
     name: str
@@ -617,6 +618,7 @@ class Partition:
     china: bool
     offers: frozenset[str]
     region_pattern: str
+    dns_suffix: str = "amazonaws.com"
 
 
 #: Partition rows (the partitions kmslab models), checked in order.
@@ -627,6 +629,7 @@ PARTITIONS: tuple[Partition, ...] = (
         china=True,
         offers=frozenset({"all", "china-only"}),
         region_pattern=r"^cn\-\w+\-\d+$",
+        dns_suffix="amazonaws.com.cn",
     ),
     Partition(
         "aws-us-gov",

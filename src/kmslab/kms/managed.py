@@ -113,8 +113,7 @@ def policy(alias: ManagedAlias, account: str, region: str) -> str:
     service = alias.title
     arn_partition = specs.partition(region)
     root = f"arn:{arn_partition.name}:iam::{account}:root"
-    # A service endpoint's domain: amazonaws.com, amazonaws.com.cn in the China Regions.
-    domain = "amazonaws.com.cn" if arn_partition.china else "amazonaws.com"
+    domain = arn_partition.dns_suffix  # amazonaws.com.cn in the China Regions
     return json.dumps(
         {
             "Version": "2012-10-17",
