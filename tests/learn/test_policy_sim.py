@@ -94,3 +94,15 @@ def test_widget(kms):
     box.controls.statement.value = "{"
     box.controls.run.click()
     assert "not valid JSON" in box.controls.result.value
+
+
+def test_a_statement_kms_refuses_is_not_called_bad_json(kms):
+    nobody = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/Nobody"},
+              "Action": "kms:*", "Resource": "*"}  # fmt: skip
+    grid = policy_sim.simulate(kms, nobody, principals=[ANALYST])
+    assert grid.error is not None and grid.error.startswith("MalformedPolicyDocumentException")
+
+
+def test_hover_text_says_what_no_policy_allows(kms):
+    grid = policy_sim.simulate(kms, [], principals=[AUDITOR], operations=["Encrypt"])
+    assert "no identity-based policy allows kms:Encrypt" in grid.reasons[AUDITOR, "Encrypt"]

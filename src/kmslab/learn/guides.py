@@ -119,8 +119,9 @@ EXPLANATIONS: dict[str, Guide] = {
         "<KeySpec>. (Encrypt and Decrypt default to SYMMETRIC_DEFAULT, which an RSA key does "
         "not take; GenerateDataKey and GenerateDataKeyPair always encrypt with it, so they "
         "need a symmetric encryption key.)",
-        "DescribeKey lists the key's EncryptionAlgorithms, SigningAlgorithms or "
-        "MacAlgorithms: pass one of those. For data keys use a SYMMETRIC_DEFAULT key.",
+        "For data keys (GenerateDataKey, GenerateDataKeyPair) use a SYMMETRIC_DEFAULT key. "
+        "Elsewhere, DescribeKey lists the key's EncryptionAlgorithms, SigningAlgorithms or "
+        "MacAlgorithms: pass one of those.",
         _KEY_TYPES,
     ),
     "unsupported-key-spec": Guide(
@@ -145,10 +146,13 @@ EXPLANATIONS: dict[str, Guide] = {
         _API + "API_Decrypt.html#API_Decrypt_Errors",
     ),
     "invalid-ciphertext": Guide(
-        "AWS KMS could not authenticate the ciphertext, and says no more (no message): the "
-        "blob was changed or cut, it was not made by KMS, or the EncryptionContext differs "
-        "from the one used to encrypt (it must match exactly).",
-        "Pass the CiphertextBlob exactly as Encrypt returned it, with the same EncryptionContext.",
+        "AWS KMS could not authenticate or decrypt the ciphertext, and says no more (no "
+        "message): the blob was changed or cut, it was not made under this key, the "
+        "EncryptionContext differs from the one used to encrypt (symmetric keys: it must "
+        "match exactly), or, for an asymmetric key, the EncryptionAlgorithm is not the "
+        "padding that encrypted it.",
+        "Pass the ciphertext exactly as it was made (Encrypt's or GenerateDataKey's "
+        "CiphertextBlob) with the same EncryptionContext; for RSA, the same EncryptionAlgorithm.",
         _DG + "encrypt_context.html",
     ),
     "invalid-signature": Guide(

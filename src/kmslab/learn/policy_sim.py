@@ -155,7 +155,13 @@ def _reason(kms: LocalKMS, principal: str, operation: str, params: dict[str, Any
     if chosen is None:
         return "no key involved"
     where = f" (statement {chosen.statement})" if chosen.statement else ""
-    return ("allowed by " if chosen.allowed else "refused: ") + chosen.reason + where
+    if chosen.allowed:
+        return f"allowed by {chosen.reason}{where}"
+    # AWS's phrase: "because no identity-based policy allows the kms:X action".
+    why = chosen.reason
+    if why.startswith("no "):
+        why += f" allows kms:{operation}"
+    return f"refused: {why}{where}"
 
 
 def simulate(
@@ -172,12 +178,12 @@ def simulate(
         parsed = json.loads(statement) if isinstance(statement, str) else statement
         policy = _policy(kms, parsed)
         key = kms.call("CreateKey", Policy=policy, BypassPolicyLockoutSafetyCheck=True)
-    except (ValueError, TypeError) as err:
-        return Grid(principals, operations, {}, {}, error=f"not valid JSON ({err})")
-    except MalformedPolicyDocumentException as err:
+    except MalformedPolicyDocumentException as err:  # before ValueError: it is one too
         return Grid(
             principals, operations, {}, {}, error=f"MalformedPolicyDocumentException: {err.message}"
         )
+    except (ValueError, TypeError) as err:
+        return Grid(principals, operations, {}, {}, error=f"not valid JSON ({err})")
     key_id = key["KeyMetadata"]["KeyId"]
     blob = (
         kms.call("Encrypt", KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]

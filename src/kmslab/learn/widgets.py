@@ -266,7 +266,7 @@ def payload_report(client: Any, key_id: str, size: int) -> str:
     payload = bytes(size)
     direct = lesson.try_call(client.encrypt, KeyId=key_id, Plaintext=payload)
     sealed = lesson.try_call(envelope.seal, client, key_id, payload)
-    lines = [f"<p><b>{size:,} bytes</b></p>", direct._repr_html_()]
+    lines = [f"<p><b>{size:,} byte{'' if size == 1 else 's'}</b></p>", direct._repr_html_()]
     if sealed.ok:
         env: envelope.Envelope = sealed.value
         lines.append(
